@@ -1,0 +1,40 @@
+# Entry points: make (build), make test, make demo. SANITIZE=1 builds and
+# tests with ASan + UBSan in build-san/.
+SANITIZE ?= 0
+JOBS ?= $(shell nproc)
+
+ifeq ($(SANITIZE),1)
+BUILD_DIR := build-san
+CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTHOP_SANITIZE=ON
+else
+BUILD_DIR := build
+CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release
+endif
+
+.PHONY: all deps build test unit integration demo clean
+
+all: build
+
+deps:
+	@bash packaging/install-deps.sh
+
+$(BUILD_DIR)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null
+
+build: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure --timeout 600
+
+unit: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -L unit
+
+integration: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -L integration
+
+demo: build
+	bash netns/demo
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,69 @@
+#pragma once
+// The validated run-time options of one porthop process: what the command line
+// and the JSON config file (DESIGN.md, "Command line") boil down to.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/address.hpp"
+
+namespace porthop::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class Role { client, server };
+enum class Mode { plain, session };
+
+const char* to_string(Role role);
+const char* to_string(Mode mode);
+
+// A sorted set of distinct UDP ports, as given by "20000-20999" or
+// "20000-20099,20500".
+struct PortSet {
+    std::vector<uint16_t> ports;  // sorted ascending, no duplicates, never empty once parsed
+    bool contains(uint16_t port) const;
+    size_t size() const { return ports.size(); }
+    std::string to_string() const;  // canonical form, ranges folded: "20000-20099,20500"
+};
+
+struct Options {
+    Role role = Role::client;
+
+    // client: --listen ADDR:PORT (the downstream socket)
+    net::Address listen;
+    // server: --listen ADDR:PORTSET (the IP part; ports in listen_ports)
+    net::Address listen_ip;
+    PortSet listen_ports;
+
+    // client: --server HOST:PORTSET, HOST resolved at start (port left 0)
+    net::Address server_ip;
+    PortSet server_ports;
+
+    // server: --upstream HOST:PORT, resolved at start
+    net::Address upstream;
+
+    std::optional<net::Address> metrics;  // --metrics ADDR:PORT
+    Duration idle_timeout{60'000};
+    Mode mode = Mode::plain;
+    std::string psk_file;
+    std::string log_level = "info";  // trace|debug|info|warn|error|critical|off
+    std::string config_file;         // --config, for SIGHUP re-reads later
+
+    // client hop schedule
+    Duration hop_interval{10'000};
+    Duration hop_jitter{2'000};  // default: 20% of hop_interval
+    uint64_t hop_bytes = 0;      // 0: off
+    Duration hop_on_stall{0};    // 0: off
+    bool hop_on_slowdown = false;
+
+    uint32_t max_sessions = 4096;
+    // Kernel socket buffer sizes in bytes (SO_SNDBUF / SO_RCVBUF); 0 keeps the
+    // system default.
+    uint32_t sndbuf = 0;
+    uint32_t rcvbuf = 0;
+};
+
+}  // namespace porthop::config

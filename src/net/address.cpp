@@ -1,0 +1,142 @@
+#include "net/address.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace porthop::net {
+
+namespace {
+
+const sockaddr_in& v4(const sockaddr_storage& s) { return reinterpret_cast<const sockaddr_in&>(s); }
+const sockaddr_in6& v6(const sockaddr_storage& s) { return reinterpret_cast<const sockaddr_in6&>(s); }
+
+std::optional<uint16_t> parse_port(std::string_view text) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535) {
+        return std::nullopt;
+    }
+    return static_cast<uint16_t>(value);
+}
+
+}  // namespace
+
+std::optional<Address> Address::parse_ip(std::string_view text, uint16_t port) {
+    if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
+        text = text.substr(1, text.size() - 2);
+        if (text.find(':') == std::string_view::npos) return std::nullopt;  // "[1.2.3.4]"
+    }
+    if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+    char buf[INET6_ADDRSTRLEN];
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+
+    Address a;
+    auto& s4 = reinterpret_cast<sockaddr_in&>(a.storage_);
+    if (inet_pton(AF_INET, buf, &s4.sin_addr) == 1) {
+        s4.sin_family = AF_INET;
+        s4.sin_port = htons(port);
+        return a;
+    }
+    auto& s6 = reinterpret_cast<sockaddr_in6&>(a.storage_);
+    if (inet_pton(AF_INET6, buf, &s6.sin6_addr) == 1) {
+        s6.sin6_family = AF_INET6;
+        s6.sin6_port = htons(port);
+        return a;
+    }
+    return std::nullopt;
+}
+
+std::optional<Address> Address::parse_ip_port(std::string_view text) {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    std::string_view host = text.substr(0, colon);
+    // A bare IPv6 literal must be bracketed, or "::1:80" would be ambiguous.
+    if (host.find(':') != std::string_view::npos && !(host.size() > 2 && host.front() == '[')) {
+        return std::nullopt;
+    }
+    auto port = parse_port(text.substr(colon + 1));
+    if (!port) return std::nullopt;
+    return parse_ip(host, *port);
+}
+
+Address Address::from_sockaddr(const sockaddr* sa, socklen_t len) {
+    Address a;
+    if (sa == nullptr) return a;
+    if (sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
+        std::memcpy(&a.storage_, sa, sizeof(sockaddr_in));
+    } else if (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+        std::memcpy(&a.storage_, sa, sizeof(sockaddr_in6));
+    }
+    return a;
+}
+
+uint16_t Address::port() const {
+    switch (family()) {
+        case AF_INET: return ntohs(v4(storage_).sin_port);
+        case AF_INET6: return ntohs(v6(storage_).sin6_port);
+        default: return 0;
+    }
+}
+
+void Address::set_port(uint16_t port) {
+    if (family() == AF_INET) reinterpret_cast<sockaddr_in&>(storage_).sin_port = htons(port);
+    if (family() == AF_INET6) reinterpret_cast<sockaddr_in6&>(storage_).sin6_port = htons(port);
+}
+
+socklen_t Address::length() const {
+    switch (family()) {
+        case AF_INET: return sizeof(sockaddr_in);
+        case AF_INET6: return sizeof(sockaddr_in6);
+        default: return 0;
+    }
+}
+
+bool Address::same_ip(const Address& other) const {
+    if (family() != other.family()) return false;
+    if (family() == AF_INET) return v4(storage_).sin_addr.s_addr == v4(other.storage_).sin_addr.s_addr;
+    if (family() == AF_INET6) {
+        return std::memcmp(&v6(storage_).sin6_addr, &v6(other.storage_).sin6_addr, sizeof(in6_addr)) == 0 &&
+               v6(storage_).sin6_scope_id == v6(other.storage_).sin6_scope_id;
+    }
+    return true;
+}
+
+bool Address::operator==(const Address& other) const {
+    return same_ip(other) && port() == other.port();
+}
+
+size_t Address::hash() const {
+    // FNV-1a over the IP and port: cheap, no allocation, good enough spread
+    // for a table keyed by peers.
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const void* p, size_t n) {
+        auto* b = static_cast<const unsigned char*>(p);
+        for (size_t i = 0; i < n; ++i) {
+            h ^= b[i];
+            h *= 1099511628211ull;
+        }
+    };
+    uint16_t p = port();
+    mix(&p, sizeof p);
+    if (family() == AF_INET) mix(&v4(storage_).sin_addr, sizeof(in_addr));
+    if (family() == AF_INET6) mix(&v6(storage_).sin6_addr, sizeof(in6_addr));
+    return static_cast<size_t>(h);
+}
+
+std::string Address::ip_string() const {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (family() == AF_INET) inet_ntop(AF_INET, &v4(storage_).sin_addr, buf, sizeof buf);
+    if (family() == AF_INET6) inet_ntop(AF_INET6, &v6(storage_).sin6_addr, buf, sizeof buf);
+    return buf;
+}
+
+std::string Address::to_string() const {
+    if (empty()) return "(none)";
+    if (is_v6()) return "[" + ip_string() + "]:" + std::to_string(port());
+    return ip_string() + ":" + std::to_string(port());
+}
+
+}  // namespace porthop::net
