@@ -171,14 +171,20 @@ setup_topology() {
     nsx "$NS_MID" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 
     # Count, in the router, every UDP packet forwarded towards the server side
-    # and the set of distinct destination ports they used.
+    # (IPv4 ones also apart) and the set of distinct destination ports used.
     nsx "$NS_MID" nft -f - <<NFT
 table inet porthop_mid {
     counter udp_to_srv { }
+    counter udp_to_srv_v4 { }
     set dports_to_srv { type inet_service; size 65535; flags dynamic; }
     chain forward {
         type filter hook forward priority 0; policy accept;
-        oifname "m1" meta l4proto udp counter name "udp_to_srv" add @dports_to_srv { udp dport }
+        oifname "m1" meta l4proto udp counter name "udp_to_srv"
+        oifname "m1" meta nfproto ipv4 meta l4proto udp counter name "udp_to_srv_v4"
+        # Ports only from packets that carry a UDP header: not from fragments
+        # (an IPv6 datagram of 1453..1472 bytes does not fit a 1500 MTU).
+        oifname "m1" ip protocol udp ip frag-off & 0x1fff == 0 add @dports_to_srv { udp dport }
+        oifname "m1" ip6 nexthdr udp add @dports_to_srv { udp dport }
     }
 }
 NFT
@@ -195,9 +201,10 @@ mid_dports() {
         sed 's/elements = //' | grep -oE '[0-9]+' | sort -n | uniq || true
 }
 
-# Packets counted by the router's udp_to_srv counter.
+# Packets counted by the router's udp_to_srv counter (all UDP towards srv),
+# or by the counter named in $1 (udp_to_srv_v4: only the IPv4 ones).
 mid_udp_packets() {
-    nsx "$NS_MID" nft list counter inet porthop_mid udp_to_srv | grep -oE 'packets [0-9]+' | grep -oE '[0-9]+'
+    nsx "$NS_MID" nft list counter inet porthop_mid "${1:-udp_to_srv}" | grep -oE 'packets [0-9]+' | grep -oE '[0-9]+'
 }
 
 # ---------------------------------------------------------------- processes
