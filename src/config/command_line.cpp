@@ -483,14 +483,10 @@ Options validate(unsigned role, const RawOptions& raw) {
     Options o;
     o.role = role == kClient ? Role::client : Role::server;
 
-    if (role == kClient) {
-        (void)v.required("listen");
-        o.listen = *v.addr_port("listen", "127.0.0.1:4433");
-        std::tie(o.server_ip, o.server_ports) = v.host_port_set("server", true, "vps.example.com:20000-20999");
-    } else {
-        std::tie(o.listen_ip, o.listen_ports) = v.host_port_set("listen", false, "0.0.0.0:20000-20999");
-        o.upstream = v.host_port("upstream", "127.0.0.1:443");
-    }
+    // Missing options first, then every value, and DNS last: a typo in a flag
+    // is reported without waiting for a resolver.
+    (void)v.required("listen");
+    (void)v.required(role == kClient ? "server" : "upstream");
 
     o.metrics = v.addr_port("metrics", "127.0.0.1:9100");
     if (auto d = v.positive_duration("idle-timeout")) o.idle_timeout = *d;
@@ -533,6 +529,14 @@ Options validate(unsigned role, const RawOptions& raw) {
         const RawValue* m = v.get("mode");
         throw ConfigError(label("mode", *m) +
                           ": session mode needs a pre-shared key; give --psk-file PATH (make a key with porthop genkey)");
+    }
+
+    if (role == kClient) {
+        o.listen = *v.addr_port("listen", "127.0.0.1:4433");
+        std::tie(o.server_ip, o.server_ports) = v.host_port_set("server", true, "vps.example.com:20000-20999");
+    } else {
+        std::tie(o.listen_ip, o.listen_ports) = v.host_port_set("listen", false, "0.0.0.0:20000-20999");
+        o.upstream = v.host_port("upstream", "127.0.0.1:443");
     }
     return o;
 }

@@ -117,6 +117,12 @@ TEST(ConfigAddress, UpstreamThatDoesNotResolveIsAnError) {
     EXPECT_EQ(message.rfind("--upstream: cannot resolve host \"no-such-host.invalid\": ", 0), 0u) << message;
 }
 
+TEST(ConfigAddress, OtherInvalidValuesAreReportedBeforeHostsAreResolved) {
+    std::string message = error_of({"client", "--listen", "127.0.0.1:1", "--server", "no-such-host.invalid:20000",
+                                    "--hop-jitter", "20s"});
+    EXPECT_EQ(message.rfind("--hop-jitter: ", 0), 0u) << message;
+}
+
 TEST(ConfigAddress, ClientMayListenOnIpv6AndReachAnIpv4Server) {
     Options o = client("[::1]:4433", "192.0.2.1:20000");
     EXPECT_TRUE(o.listen.is_v6());
