@@ -4,6 +4,7 @@
 //   udp_exchange --target ADDR:PORT [--count N] [--sessions K] [--window W]
 //                [--bind ADDR[:PORT]] [--min-size B] [--max-size B]
 //                [--spread SECONDS] [--timeout SECONDS] [--loss-timeout SECONDS]
+//                [--give-up SECONDS]
 //
 // Each of the K sessions is one socket (one source port; with --bind
 // ADDR:PORT, session i uses PORT+i) with its own random 64-bit tag. A session
@@ -25,6 +26,8 @@
 //   unexpected  matches nothing outstanding (duplicate, late, injected)
 //   wrong_source came from an address other than the target
 // --spread S paces the sending so that the N datagrams take at least S seconds.
+// --give-up S (default 5) ends the run early when datagrams are outstanding
+// and nothing at all has come back for S seconds (a dead path fails fast).
 //
 // Prints one line per session, a summary line and a JSON line of the totals.
 // Exits 0 only when every session got all N back intact and in order and
@@ -63,7 +66,7 @@ constexpr size_t kHeader = 16;  // tag (8) + seq (4) + size (4)
     std::fprintf(stderr,
                  "udp_exchange: %s\nusage: udp_exchange --target ADDR:PORT [--count N] [--sessions K] "
                  "[--window W] [--bind ADDR[:PORT]] [--min-size B] [--max-size B] [--spread SECONDS] "
-                 "[--timeout SECONDS] [--loss-timeout SECONDS]\n",
+                 "[--timeout SECONDS] [--loss-timeout SECONDS] [--give-up SECONDS]\n",
                  why);
     std::exit(2);
 }
@@ -144,7 +147,7 @@ struct Config {
     int sessions = 1;
     size_t window = 64;
     size_t min_size = 1, max_size = 1472;
-    double spread = 0, timeout = 60, loss_timeout = 3;
+    double spread = 0, timeout = 60, loss_timeout = 3, give_up = 5;
 };
 
 size_t size_of(const Config& cfg, uint32_t seq) {
@@ -244,6 +247,8 @@ int main(int argc, char** argv) {
             cfg.timeout = std::atof(value().c_str());
         } else if (arg == "--loss-timeout") {
             cfg.loss_timeout = std::atof(value().c_str());
+        } else if (arg == "--give-up") {
+            cfg.give_up = std::atof(value().c_str());
         } else {
             usage(("unknown argument " + arg).c_str());
         }
@@ -298,7 +303,8 @@ int main(int argc, char** argv) {
     std::vector<pollfd> pfds(sessions.size());
     const auto start = Clock::now();
     const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg.timeout));
-    bool timed_out = false;
+    bool timed_out = false, gave_up = false;
+    auto last_rx = start;
     for (;;) {
         auto now = Clock::now();
         bool all_done = true;
@@ -318,8 +324,11 @@ int main(int argc, char** argv) {
             if (!s.done(cfg.count)) all_done = false;
         }
         if (all_done) break;
-        if (now >= deadline) {
-            timed_out = true;
+        bool any_outstanding = false;
+        for (auto& s : sessions) any_outstanding = any_outstanding || !s.outstanding.empty();
+        if (cfg.give_up > 0 && any_outstanding && seconds(now - last_rx) >= cfg.give_up) gave_up = true;
+        if (now >= deadline || gave_up) {
+            timed_out = !gave_up;
             for (auto& s : sessions) expire(cfg, s, now, true);
             break;
         }
@@ -336,6 +345,7 @@ int main(int argc, char** argv) {
                 socklen_t flen = Address::capacity();
                 ssize_t n = recvfrom(sessions[i].fd, in.data(), in.size(), 0, from.sockaddr_ptr(), &flen);
                 if (n < 0) break;  // EAGAIN, or an ICMP error (ECONNREFUSED...) reported on the socket
+                last_rx = Clock::now();
                 on_datagram(cfg, sessions[i], in.data(), static_cast<size_t>(n),
                             Address::from_sockaddr(from.sockaddr_ptr(), flen), expect);
             }
@@ -367,7 +377,7 @@ int main(int argc, char** argv) {
                 "%d session(s) to %s in %.2f s%s\n",
                 pass ? "PASS" : "FAIL", total.ok, static_cast<uint64_t>(cfg.count) * sessions.size(), cfg.min_size,
                 cfg.max_size, cfg.sessions, cfg.target.to_string().c_str(), elapsed,
-                timed_out ? " (deadline reached)" : "");
+                timed_out ? " (deadline reached)" : gave_up ? " (gave up: nothing came back for --give-up seconds)" : "");
     std::printf("{\"sessions\":%d,\"count\":%u,\"sent\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"lost\":%" PRIu64
                 ",\"reordered\":%" PRIu64 ",\"corrupt\":%" PRIu64 ",\"foreign\":%" PRIu64 ",\"unexpected\":%" PRIu64
                 ",\"wrong_source\":%" PRIu64 ",\"elapsed_s\":%.3f,\"pass\":%s}\n",
