@@ -107,6 +107,17 @@ now_ns() { date +%s%N; }
 
 file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
+quic_progress_line() {   # LABEL FILE T0_NS CAP -> one \r-refreshed line on stderr
+    local size elapsed
+    size=$(file_size "$2")
+    elapsed=$(( ($(now_ns) - $3) / 1000000 ))
+    awk -v l="$1" -v s="$size" -v t="$elapsed" -v total="$QUIC_SIZE" -v cap="$4" 'BEGIN {
+            bar = ""; n = int(30 * s / total); for (i = 0; i < 30; i++) bar = bar (i < n ? "#" : ".");
+            printf "\r  %-8s [%s] %5.1f / %.1f MiB  %5.1fs / %ds  %6.2f Mbit/s ",
+                l, bar, s / 1048576, total / 1048576, t / 1000, cap,
+                (t > 0 ? s * 8 / t / 1000 : 0) }' >&2
+}
+
 quic_download() {
     local ns="$1" host="$2" port="$3" dir="$4" cap="$5" label="${6:-download}"
     local out="$dir/dl-$label"
@@ -122,23 +133,19 @@ quic_download() {
         >"$dir/client-$label.log" 2>&1 &
     pid=$!
     if [[ "${QUIC_PROGRESS:-0}" == 1 ]]; then
-        local size elapsed
         while kill -0 "$pid" 2>/dev/null; do
-            size=$(file_size "$out/payload.bin")
-            elapsed=$(( ($(now_ns) - t0) / 1000000 ))
-            awk -v l="$label" -v s="$size" -v t="$elapsed" -v total="$QUIC_SIZE" -v cap="$cap" 'BEGIN {
-                    bar = ""; n = int(30 * s / total); for (i = 0; i < 30; i++) bar = bar (i < n ? "#" : ".");
-                    printf "\r  %-8s [%s] %6.1f / %.1f MB  %5.1fs / %ds  %7.2f Mbit/s ",
-                        l, bar, s / 1048576, total / 1048576, t / 1000, cap,
-                        (t > 0 ? s * 8 / t / 1000 : 0) }' >&2
+            quic_progress_line "$label" "$out/payload.bin" "$t0" "$cap"
             # a display refresh, not synchronisation: the loop ends when
             # the client exits (or timeout(1) ends it at the cap)
             sleep 0.25
         done
-        echo >&2
     fi
     wait "$pid" || status=$?
     t1=$(now_ns)
+    if [[ "${QUIC_PROGRESS:-0}" == 1 ]]; then
+        quic_progress_line "$label" "$out/payload.bin" "$t0" "$cap"
+        echo >&2
+    fi
     QUIC_STATUS=$status
     QUIC_BYTES=$(file_size "$out/payload.bin")
     QUIC_SECONDS=$(awk -v d=$(( t1 - t0 )) 'BEGIN {printf "%.2f", d / 1e9}')
