@@ -45,7 +45,7 @@ status=0
 wait "$EXCHANGE_PID" || status=$?
 sed "s/^/[$TEST_NAME]     /" "$WORKDIR/udp_exchange.log"
 (( status == 0 )) ||
-    fail "the application's exchange failed (exit $status): a foreign datagram reached it (unexpected/corrupt) or its own data was lost"
+    fail "the application's exchange failed (exit $status): a foreign datagram reached it (foreign/unexpected/corrupt counts above) or its own data was lost"
 ok "no foreign payload reached the application; $COUNT/$COUNT intact"
 
 check "porthop_dropped_packets_total{reason=\"foreign_source\"} went up by exactly $injected"

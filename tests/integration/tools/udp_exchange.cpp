@@ -23,7 +23,9 @@
 //   reordered   echoed intact but after a later datagram of the same session
 //   corrupt     no byte-identical match (same size as an outstanding one)
 //   foreign     carries another session's/run's tag: someone else's data
-//   unexpected  matches nothing outstanding (duplicate, late, injected)
+//   late        a datagram already counted lost, arriving after --loss-timeout
+//   duplicate   a second copy of a datagram already echoed
+//   unexpected  matches nothing this session sent (injected, or garbage)
 //   wrong_source came from an address other than the target
 // --spread S paces the sending so that the N datagrams take at least S seconds.
 // --give-up S (default 5) ends the run early when datagrams are outstanding
@@ -105,8 +107,8 @@ void fill(uint8_t* p, size_t len, uint64_t tag, uint32_t seq) {
 }
 
 struct Counts {
-    uint64_t sent = 0, ok = 0, lost = 0, reordered = 0, corrupt = 0, foreign = 0, unexpected = 0,
-             wrong_source = 0;
+    uint64_t sent = 0, ok = 0, lost = 0, reordered = 0, corrupt = 0, foreign = 0, late = 0, duplicate = 0,
+             unexpected = 0, wrong_source = 0;
     void add(const Counts& o) {
         sent += o.sent;
         ok += o.ok;
@@ -114,15 +116,18 @@ struct Counts {
         reordered += o.reordered;
         corrupt += o.corrupt;
         foreign += o.foreign;
+        late += o.late;
+        duplicate += o.duplicate;
         unexpected += o.unexpected;
         wrong_source += o.wrong_source;
     }
     std::string text() const {
-        char b[256];
+        char b[320];
         std::snprintf(b, sizeof b,
                       "sent=%" PRIu64 " ok=%" PRIu64 " lost=%" PRIu64 " reordered=%" PRIu64 " corrupt=%" PRIu64
-                      " foreign=%" PRIu64 " unexpected=%" PRIu64 " wrong_source=%" PRIu64,
-                      sent, ok, lost, reordered, corrupt, foreign, unexpected, wrong_source);
+                      " foreign=%" PRIu64 " late=%" PRIu64 " duplicate=%" PRIu64 " unexpected=%" PRIu64
+                      " wrong_source=%" PRIu64,
+                      sent, ok, lost, reordered, corrupt, foreign, late, duplicate, unexpected, wrong_source);
         return b;
     }
 };
@@ -183,15 +188,47 @@ void on_datagram(const Config& cfg, Session& s, const uint8_t* data, size_t len,
     uint64_t tag = has_header ? get_le(data, 8) : 0;
     auto it = s.by_size.find(len);
     if (it == s.by_size.end()) {
-        if (has_header && tag != s.tag) ++s.c.foreign;
-        else ++s.c.unexpected;  // a duplicate, a late one (already declared lost) or injected
+        if (has_header && tag != s.tag) {
+            ++s.c.foreign;
+            return;
+        }
+        // One of ours that is no longer outstanding: declared lost, or echoed already?
+        for (uint32_t q : s.lost_seqs) {
+            if (size_of(cfg, q) != len) continue;
+            fill(expect.data(), len, s.tag, q);
+            if (std::memcmp(expect.data(), data, len) == 0) {
+                ++s.c.late;
+                return;
+            }
+        }
+        uint32_t limit = s.next_seq;
+        for (uint32_t q = static_cast<uint32_t>(len - cfg.min_size); q < limit;
+             q += static_cast<uint32_t>(cfg.max_size - cfg.min_size + 1)) {
+            fill(expect.data(), len, s.tag, q);
+            if (std::memcmp(expect.data(), data, len) == 0) {
+                ++s.c.duplicate;
+                return;
+            }
+        }
+        ++s.c.unexpected;
         return;
     }
     uint32_t seq = it->second;
     fill(expect.data(), len, s.tag, seq);
     if (std::memcmp(expect.data(), data, len) != 0) {
-        if (has_header && tag != s.tag) ++s.c.foreign;
-        else ++s.c.corrupt;
+        if (has_header && tag != s.tag) {
+            ++s.c.foreign;
+        } else {
+            // Same size as an outstanding one: maybe an older copy of ours
+            // (duplicate) rather than a corrupted one.
+            bool dup = false;
+            for (uint32_t q = static_cast<uint32_t>(len - cfg.min_size); q < seq && !dup;
+                 q += static_cast<uint32_t>(cfg.max_size - cfg.min_size + 1)) {
+                fill(expect.data(), len, s.tag, q);
+                dup = std::memcmp(expect.data(), data, len) == 0;
+            }
+            ++(dup ? s.c.duplicate : s.c.corrupt);
+        }
         return;  // the genuine echo may still come
     }
     ++s.c.ok;
@@ -359,7 +396,8 @@ int main(int argc, char** argv) {
         const Session& s = sessions[i];
         total.add(s.c);
         bool ok = s.c.ok == cfg.count && s.c.lost == 0 && s.c.reordered == 0 && s.c.corrupt == 0 &&
-                  s.c.foreign == 0 && s.c.unexpected == 0 && s.c.wrong_source == 0;
+                  s.c.foreign == 0 && s.c.late == 0 && s.c.duplicate == 0 && s.c.unexpected == 0 &&
+                  s.c.wrong_source == 0;
         pass = pass && ok;
         std::printf("udp_exchange: session %zu local=%s tag=%016" PRIx64 ": %s%s\n", i, s.local.to_string().c_str(),
                     s.tag, s.c.text().c_str(), ok ? "" : "  <-- FAILED");
@@ -373,16 +411,28 @@ int main(int argc, char** argv) {
             std::printf("\n");
         }
     }
-    std::printf("udp_exchange: %s: %" PRIu64 "/%" PRIu64 " datagrams of %zu..%zu bytes back intact and in order, "
-                "%d session(s) to %s in %.2f s%s\n",
+    std::string problems;
+    auto note = [&](const char* name, uint64_t v) {
+        if (v) problems += std::string(problems.empty() ? "; problems:" : "") + " " + name + "=" + std::to_string(v);
+    };
+    note("lost", total.lost);
+    note("reordered", total.reordered);
+    note("corrupt", total.corrupt);
+    note("foreign", total.foreign);
+    note("late", total.late);
+    note("duplicate", total.duplicate);
+    note("unexpected", total.unexpected);
+    note("wrong_source", total.wrong_source);
+    std::printf("udp_exchange: %s: %" PRIu64 "/%" PRIu64 " datagrams of %zu..%zu bytes back intact, "
+                "%d session(s) to %s in %.2f s%s%s\n",
                 pass ? "PASS" : "FAIL", total.ok, static_cast<uint64_t>(cfg.count) * sessions.size(), cfg.min_size,
-                cfg.max_size, cfg.sessions, cfg.target.to_string().c_str(), elapsed,
+                cfg.max_size, cfg.sessions, cfg.target.to_string().c_str(), elapsed, problems.c_str(),
                 timed_out ? " (deadline reached)" : gave_up ? " (gave up: nothing came back for --give-up seconds)" : "");
     std::printf("{\"sessions\":%d,\"count\":%u,\"sent\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"lost\":%" PRIu64
-                ",\"reordered\":%" PRIu64 ",\"corrupt\":%" PRIu64 ",\"foreign\":%" PRIu64 ",\"unexpected\":%" PRIu64
+                ",\"reordered\":%" PRIu64 ",\"corrupt\":%" PRIu64 ",\"foreign\":%" PRIu64 ",\"late\":%" PRIu64 ",\"duplicate\":%" PRIu64 ",\"unexpected\":%" PRIu64
                 ",\"wrong_source\":%" PRIu64 ",\"elapsed_s\":%.3f,\"pass\":%s}\n",
                 cfg.sessions, cfg.count, total.sent, total.ok, total.lost, total.reordered, total.corrupt,
-                total.foreign, total.unexpected, total.wrong_source, elapsed, pass ? "true" : "false");
+                total.foreign, total.late, total.duplicate, total.unexpected, total.wrong_source, elapsed, pass ? "true" : "false");
     std::fflush(stdout);
     return pass ? 0 : 1;
 }
