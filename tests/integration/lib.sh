@@ -299,7 +299,7 @@ metric_equals() { local v; v=$(metric_value "$1" "$2" "$3" "$4") && [[ $v == "$5
 
 # udp_ports_of_pid NS PID: local ports of every UDP socket PID holds, one a line.
 udp_ports_of_pid() {
-    ip netns exec "$1" ss -Huanp | grep -F "pid=$2," | awk '{ n = split($4, a, ":"); print a[n] }' | sort -n
+    ip netns exec "$1" ss -Huanp | { grep -F "pid=$2," || true; } | awk '{ n = split($4, a, ":"); print a[n] }' | sort -n
 }
 udp_socket_count_of_pid() { udp_ports_of_pid "$1" "$2" | wc -l; }
 udp_socket_count_is() { [[ $(udp_socket_count_of_pid "$1" "$2") == "$3" ]]; }
