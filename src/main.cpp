@@ -1,4 +1,103 @@
-// Wires the layers together; placeholder until the relays land.
-#include <cstdio>
+// porthop: wires the layers together. Everything here runs once at start or
+// stop; the relays own the hot path.
 
-int main() { return 0; }
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <variant>
+
+#include "config/parse.hpp"
+#include "loop/event_base.hpp"
+#include "metrics/registry.hpp"
+#include "net/fd_limit.hpp"
+#include "relay/relay.hpp"
+
+namespace {
+
+using namespace porthop;
+
+constexpr int kExitInvalidInput = 2;
+// Descriptors beyond sockets: stdio, the event base, the metrics listener and
+// a few scrapes.
+constexpr size_t kFdReserve = 64;
+
+int fail(const std::string& message) {
+    std::fprintf(stderr, "porthop: %s\n", message.c_str());
+    return kExitInvalidInput;
+}
+
+void setup_logging(const config::Options& options) {
+    auto logger = spdlog::stderr_color_mt("porthop");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(options.log_level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+}
+
+int run_relay(const config::Options& options) {
+    setup_logging(options);
+    if (options.mode == config::Mode::session) {
+        return fail("--mode session: not available in this build yet; use --mode plain");
+    }
+
+    size_t sockets = options.role == config::Role::server ? options.listen_ports.size() : 1;
+    size_t needed = sockets + options.max_sessions + kFdReserve;
+    net::FdLimit limit = net::raise_fd_limit(needed);
+    if (limit.soft < needed) {
+        return fail("needs " + std::to_string(needed) + " file descriptors (" + std::to_string(sockets) +
+                    " listening sockets + --max-sessions " + std::to_string(options.max_sessions) + " + " +
+                    std::to_string(kFdReserve) + "), but the hard limit is " + std::to_string(limit.hard) +
+                    ": raise it (ulimit -Hn, LimitNOFILE=) or lower --max-sessions");
+    }
+
+    auto base = loop::make_event_base();
+    metrics::Registry registry;
+    std::unique_ptr<relay::Relay> relay;
+    try {
+        relay = relay::make_relay(*base, registry, options);
+    } catch (const net::NetError& e) {
+        return fail(std::string("--listen: ") + e.what());
+    }
+
+    auto stop = [&](short) {
+        spdlog::info("stopping: {} sessions closed", relay->sessions());
+        relay->shutdown();
+        event_base_loopbreak(base.get());
+    };
+    loop::Event on_sigterm(*base, SIGTERM, EV_SIGNAL, stop);
+    loop::Event on_sigint(*base, SIGINT, EV_SIGNAL, stop);
+    on_sigterm.add();
+    on_sigint.add();
+
+    spdlog::info("porthop {} {} relay running, mode {}", PORTHOP_VERSION, config::to_string(options.role),
+                 config::to_string(options.mode));
+    event_base_dispatch(base.get());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    signal(SIGPIPE, SIG_IGN);
+    config::Command command;
+    try {
+        command = config::parse_command_line(argc, argv);
+    } catch (const config::ConfigError& e) {
+        return fail(e.what());
+    }
+    return std::visit(
+        [](auto& c) -> int {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, config::Help> || std::is_same_v<T, config::Version>) {
+                std::fputs(c.text.c_str(), stdout);
+                if (!c.text.empty() && c.text.back() != '\n') std::fputc('\n', stdout);
+                return 0;
+            } else if constexpr (std::is_same_v<T, config::GenKey>) {
+                return fail("genkey: session mode is not available in this build yet");
+            } else {
+                return run_relay(c.options);
+            }
+        },
+        command);
+}

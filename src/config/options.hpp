@@ -61,9 +61,12 @@ struct Options {
 
     uint32_t max_sessions = 4096;
     // Kernel socket buffer sizes in bytes (SO_SNDBUF / SO_RCVBUF); 0 keeps the
-    // system default.
-    uint32_t sndbuf = 0;
-    uint32_t rcvbuf = 0;
+    // system default. The default is large because a QUIC sender bursts a
+    // whole congestion window at once, and the system's 208 KiB holds fewer
+    // than 100 full-size datagrams: the kernel would drop the rest. Only
+    // bytes actually queued cost memory.
+    uint32_t sndbuf = 4 << 20;
+    uint32_t rcvbuf = 4 << 20;
 };
 
 }  // namespace porthop::config

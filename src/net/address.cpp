@@ -135,8 +135,16 @@ std::string Address::ip_string() const {
 
 std::string Address::to_string() const {
     if (empty()) return "(none)";
-    if (is_v6()) return "[" + ip_string() + "]:" + std::to_string(port());
-    return ip_string() + ":" + std::to_string(port());
+    // Built with append: GCC 12 warns falsely (-Wrestrict) on chained
+    // operator+ of temporaries.
+    std::string out;
+    out.reserve(INET6_ADDRSTRLEN + 8);
+    if (is_v6()) out.append("[");
+    out.append(ip_string());
+    if (is_v6()) out.append("]");
+    out.append(":");
+    out.append(std::to_string(port()));
+    return out;
 }
 
 }  // namespace porthop::net

@@ -199,8 +199,8 @@ TEST(ConfigCommandLine, ClientDefaults) {
     EXPECT_EQ(o.hop_on_stall, 0ms);
     EXPECT_FALSE(o.hop_on_slowdown);
     EXPECT_EQ(o.max_sessions, 4096u);
-    EXPECT_EQ(o.sndbuf, 0u);
-    EXPECT_EQ(o.rcvbuf, 0u);
+    EXPECT_EQ(o.sndbuf, 4u << 20);
+    EXPECT_EQ(o.rcvbuf, 4u << 20);
 }
 
 TEST(ConfigCommandLine, ClientTakesEveryOption) {

@@ -1,0 +1,52 @@
+#pragma once
+// An owned, non-blocking UDP socket. Set-up failures throw NetError with a
+// message fit for the user; the per-datagram calls (batch.hpp) never throw.
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "net/address.hpp"
+
+namespace porthop::net {
+
+struct NetError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class UdpSocket {
+public:
+    UdpSocket() = default;
+    // A new non-blocking, close-on-exec UDP socket of the address's family.
+    static UdpSocket open(int family);
+    ~UdpSocket() { close(); }
+    UdpSocket(UdpSocket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    UdpSocket& operator=(UdpSocket&& o) noexcept {
+        if (this != &o) {
+            close();
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
+    UdpSocket(const UdpSocket&) = delete;
+    UdpSocket& operator=(const UdpSocket&) = delete;
+
+    int fd() const { return fd_; }
+    bool is_open() const { return fd_ >= 0; }
+    void close();
+
+    void bind(const Address& local);
+    // Fixes the peer: the kernel then drops datagrams from anyone else and
+    // reports ICMP errors (ECONNREFUSED) on this socket.
+    void connect(const Address& peer);
+    // 0 keeps the system default. The kernel may clamp the value
+    // (net.core.rmem_max / wmem_max).
+    void set_buffer_sizes(int sndbuf, int rcvbuf);
+    Address local_address() const;
+
+private:
+    explicit UdpSocket(int fd) : fd_(fd) {}
+    int fd_ = -1;
+};
+
+}  // namespace porthop::net

@@ -1,0 +1,140 @@
+#include "relay/client_relay.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "relay/batch_groups.hpp"
+
+namespace porthop::relay {
+
+using metrics::Direction;
+using metrics::DropReason;
+
+namespace {
+// Batches read per readiness event before yielding to other sockets.
+constexpr int kBatchesPerWakeup = 4;
+}  // namespace
+
+ClientRelay::ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options)
+    : Relay(base, metrics, options),
+      hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes},
+      sessions_(metrics, options.max_sessions) {
+    auto socket = net::UdpSocket::open(options.listen.family());
+    socket.set_buffer_sizes(static_cast<int>(options.sndbuf), static_cast<int>(options.rcvbuf));
+    socket.bind(options.listen);
+    downstream_ = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
+                                             [this] { on_downstream_readable(); });
+    spdlog::info("client relay listening on {}, server {} ports {}", listen_address().to_string(),
+                 options.server_ip.ip_string(), options.server_ports.to_string());
+}
+
+ClientRelay::~ClientRelay() { shutdown(); }
+
+net::Address ClientRelay::listen_address() const {
+    return downstream_ ? downstream_->socket().local_address() : net::Address{};
+}
+
+void ClientRelay::shutdown() {
+    sessions_.close_all(metrics::CloseReason::shutdown);
+    downstream_.reset();
+}
+
+ClientRelay::Session* ClientRelay::find_or_open(const net::Address& peer, TimePoint now) {
+    if (Session* s = sessions_.find(peer)) return s;
+    if (sessions_.full()) {
+        metrics_.drop(DropReason::session_limit);
+        return nullptr;
+    }
+    try {
+        auto socket = net::UdpSocket::open(options_.server_ip.family());
+        socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
+        auto s = std::make_unique<Session>(Session{
+            peer, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now), nullptr, now});
+        Session* raw = s.get();
+        s->target.set_port(s->hop.port());
+        s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
+                                                 [this, raw] { on_upstream_readable(*raw); });
+        spdlog::debug("session {} opened, first port {}", peer.to_string(), s->hop.port());
+        return &sessions_.insert(peer, std::move(s));
+    } catch (const net::NetError& e) {
+        // Out of descriptors or memory for sockets: refuse this peer, keep
+        // the others.
+        spdlog::debug("cannot open a session for {}: {}", peer.to_string(), e.what());
+        metrics_.drop(DropReason::session_limit);
+        return nullptr;
+    }
+}
+
+void ClientRelay::on_downstream_readable() {
+    for (int round = 0; round < kBatchesPerWakeup; ++round) {
+        auto r = batch_.receive(downstream_->socket());
+        if (r.count == 0) break;
+        TimePoint now = tick();
+
+        std::array<Session*, net::kBatchSize> owners;
+        for (size_t i = 0; i < r.count; ++i) {
+            owners[i] = nullptr;
+            if (batch_.truncated(i)) {
+                metrics_.drop(DropReason::oversize);
+                continue;
+            }
+            owners[i] = find_or_open(batch_.source(i), now);
+        }
+
+        for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
+            uint64_t bytes = 0;
+            for (size_t i : indices) bytes += batch_.payload(i).size();
+            if (auto reason = s.hop.before_send(now, bytes)) {
+                metrics_.add(metrics::Family::hops, *reason);
+                s.target.set_port(s.hop.port());
+            }
+            std::array<net::OutDatagram, net::kBatchSize> out;
+            size_t n = 0;
+            for (size_t i : indices) out[n++] = net::OutDatagram::make(batch_.payload(i), &s.target);
+            s.upstream->transmit(std::span(out.data(), n));
+            s.last_active = now;
+        });
+        if (r.count < net::kBatchSize) break;
+    }
+}
+
+void ClientRelay::on_upstream_readable(Session& s) {
+    for (int round = 0; round < kBatchesPerWakeup; ++round) {
+        auto r = batch_.receive(s.upstream->socket());
+        if (r.error != 0) {
+            metrics_.drop(DropReason::send_error);
+            if (!net::is_icmp_error(r.error)) s.broken = true;  // closed by the next sweep
+            break;
+        }
+        if (r.count == 0) break;
+        TimePoint now = tick();
+
+        std::array<net::OutDatagram, net::kBatchSize> out;
+        size_t n = 0;
+        for (size_t i = 0; i < r.count; ++i) {
+            const net::Address& from = batch_.source(i);
+            if (!from.same_ip(options_.server_ip) || !options_.server_ports.contains(from.port())) {
+                metrics_.drop(DropReason::foreign_source);
+                continue;
+            }
+            if (batch_.truncated(i)) {
+                metrics_.drop(DropReason::oversize);
+                continue;
+            }
+            out[n++] = net::OutDatagram::make(batch_.payload(i), &s.peer);
+        }
+        if (n != 0) {
+            downstream_->transmit(std::span(out.data(), n));
+            s.last_active = now;
+        }
+        if (r.count < net::kBatchSize) break;
+    }
+}
+
+void ClientRelay::sweep(TimePoint now) {
+    size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
+    if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
+}
+
+}  // namespace porthop::relay

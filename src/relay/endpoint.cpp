@@ -1,0 +1,66 @@
+#include "relay/endpoint.hpp"
+
+namespace porthop::relay {
+
+Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Direction sends,
+                   std::function<void()> on_readable)
+    : ctx_(ctx),
+      socket_(std::move(socket)),
+      sends_(sends),
+      queue_(ctx.queue_capacity, ctx.budget),
+      read_ev_(ctx.base, socket_.fd(), EV_READ | EV_PERSIST, [cb = std::move(on_readable)](short) { cb(); }),
+      write_ev_(ctx.base, socket_.fd(), EV_WRITE | EV_PERSIST, [this](short) { on_writable(); }) {
+    read_ev_.add();
+}
+
+Endpoint::~Endpoint() {
+    ctx_.metrics.sub(metrics::Family::send_queue_bytes, gauge_share_);
+}
+
+void Endpoint::transmit(std::span<const net::OutDatagram> msgs) {
+    if (msgs.empty()) return;
+    if (!queue_.empty()) {
+        // Older datagrams wait: keep the order, queue behind them.
+        queue_rest(msgs);
+        return;
+    }
+    net::SendResult r = net::send_batch(socket_, msgs);
+    account(r);
+    if (r.would_block) {
+        queue_rest(msgs.subspan(r.consumed()));
+        write_ev_.add();
+    }
+}
+
+void Endpoint::queue_rest(std::span<const net::OutDatagram> msgs) {
+    size_t refused = 0;
+    for (const auto& m : msgs) {
+        if (!queue_.push(m)) ++refused;
+    }
+    if (refused != 0) ctx_.metrics.drop(metrics::DropReason::queue_full, refused);
+    sync_queue_gauge();
+}
+
+void Endpoint::on_writable() {
+    net::SendResult r = queue_.flush(socket_);
+    account(r);
+    sync_queue_gauge();
+    if (queue_.empty()) write_ev_.remove();
+}
+
+void Endpoint::account(const net::SendResult& r) {
+    if (r.sent != 0) ctx_.metrics.relayed(sends_, r.sent, r.sent_bytes);
+    if (r.failed != 0) ctx_.metrics.drop(metrics::DropReason::send_error, r.failed);
+}
+
+void Endpoint::sync_queue_gauge() {
+    size_t now = queue_.payload_bytes();
+    if (now >= gauge_share_) {
+        ctx_.metrics.add(metrics::Family::send_queue_bytes, now - gauge_share_);
+    } else {
+        ctx_.metrics.sub(metrics::Family::send_queue_bytes, gauge_share_ - now);
+    }
+    gauge_share_ = now;
+}
+
+}  // namespace porthop::relay

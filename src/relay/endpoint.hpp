@@ -1,0 +1,57 @@
+#pragma once
+// A relay's view of one UDP socket: its read and write events, its send
+// queue, and the accounting of everything it sends. Sending goes straight to
+// the kernel while nothing waits; on EAGAIN the rest is queued (in order) and
+// the write event is armed until the queue drains, so a full socket never
+// makes the loop spin.
+
+#include <event2/event.h>
+
+#include <functional>
+#include <span>
+
+#include "loop/event_base.hpp"
+#include "metrics/registry.hpp"
+#include "net/batch_io.hpp"
+#include "net/send_queue.hpp"
+#include "net/udp_socket.hpp"
+
+namespace porthop::relay {
+
+// What every endpoint of one relay shares.
+struct EndpointContext {
+    event_base& base;
+    metrics::Registry& metrics;
+    net::QueueBudget& budget;
+    size_t queue_capacity;
+};
+
+class Endpoint {
+public:
+    // `sends` is the direction of the traffic this socket sends, for the
+    // packet and byte counters.
+    Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Direction sends, std::function<void()> on_readable);
+    ~Endpoint();
+    Endpoint(const Endpoint&) = delete;
+    Endpoint& operator=(const Endpoint&) = delete;
+
+    const net::UdpSocket& socket() const { return socket_; }
+    void transmit(std::span<const net::OutDatagram> msgs);
+    size_t queued_bytes() const { return queue_.payload_bytes(); }
+
+private:
+    void on_writable();
+    void account(const net::SendResult& r);
+    void queue_rest(std::span<const net::OutDatagram> msgs);
+    void sync_queue_gauge();
+
+    EndpointContext& ctx_;
+    net::UdpSocket socket_;
+    metrics::Direction sends_;
+    net::SendQueue queue_;
+    size_t gauge_share_ = 0;  // this queue's bytes in porthop_send_queue_bytes
+    loop::Event read_ev_;
+    loop::Event write_ev_;
+};
+
+}  // namespace porthop::relay

@@ -1,0 +1,60 @@
+#pragma once
+// The per-session hop schedule of DESIGN.md: hop after the interval ± jitter,
+// or after hop_bytes sent on the current port, to a port drawn at random from
+// the set, never the current one. Sessions draw their own deadlines, so they
+// never hop in lock-step.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "metrics/metric_table.hpp"
+#include "relay/clock.hpp"
+#include "relay/rng.hpp"
+
+namespace porthop::relay {
+
+struct HopPolicy {
+    Duration interval{10'000};
+    Duration jitter{2'000};
+    uint64_t bytes = 0;  // 0: no byte trigger
+};
+
+class HopSchedule {
+public:
+    // ports: the server port set (non-empty); outlives the schedule.
+    HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now);
+
+    uint16_t port() const { return ports_[index_]; }
+    TimePoint next_hop_at() const { return next_at_; }
+    uint64_t bytes_on_port() const { return bytes_; }
+
+    // Called before sending `bytes` upstream: hops first when a trigger fired,
+    // and says which one.
+    std::optional<metrics::HopReason> before_send(TimePoint now, uint64_t bytes) {
+        std::optional<metrics::HopReason> reason;
+        if (now >= next_at_) {
+            reason = metrics::HopReason::interval;
+        } else if (policy_.bytes != 0 && bytes_ >= policy_.bytes) {
+            reason = metrics::HopReason::bytes;
+        }
+        if (reason) hop(now);
+        bytes_ += bytes;
+        return reason;
+    }
+
+    // Moves to another port now (also used by the adaptive triggers).
+    void hop(TimePoint now);
+
+private:
+    Duration draw_interval();
+
+    HopPolicy policy_;
+    std::span<const uint16_t> ports_;
+    Rng& rng_;
+    size_t index_ = 0;
+    TimePoint next_at_;
+    uint64_t bytes_ = 0;
+};
+
+}  // namespace porthop::relay

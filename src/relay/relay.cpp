@@ -1,0 +1,36 @@
+#include "relay/relay.hpp"
+
+#include <algorithm>
+
+#include "relay/client_relay.hpp"
+#include "relay/server_relay.hpp"
+
+namespace porthop::relay {
+
+namespace {
+// Often enough that a session outlives its idle timeout by at most a quarter
+// of it, rarely enough that a walk over 10k sessions costs nothing.
+std::chrono::microseconds sweep_period(Duration idle) {
+    auto period = std::clamp<Duration>(idle / 4, Duration(50), Duration(1000));
+    return std::chrono::duration_cast<std::chrono::microseconds>(period);
+}
+}  // namespace
+
+Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options& options)
+    : base_(base),
+      metrics_(metrics),
+      options_(options),
+      rng_(Rng::from_kernel()),
+      budget_(kQueueBudgetTotal),
+      endpoints_{base, metrics, budget_, kQueueCapacityPerSocket},
+      last_tick_(Clock::now()),
+      sweep_timer_(base, -1, EV_PERSIST, [this](short) { sweep(tick()); }) {
+    sweep_timer_.add(sweep_period(options.idle_timeout));
+}
+
+std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options) {
+    if (options.role == config::Role::client) return std::make_unique<ClientRelay>(base, metrics, options);
+    return std::make_unique<ServerRelay>(base, metrics, options);
+}
+
+}  // namespace porthop::relay

@@ -1,0 +1,62 @@
+#pragma once
+// What the two relays have in common: the pieces every endpoint shares, the
+// one receive batch, the periodic sweep that expires idle sessions and
+// proves the loop alive, and the interface main and /healthz see.
+
+#include <memory>
+
+#include "config/options.hpp"
+#include "loop/event_base.hpp"
+#include "metrics/registry.hpp"
+#include "net/batch_io.hpp"
+#include "net/send_queue.hpp"
+#include "relay/clock.hpp"
+#include "relay/endpoint.hpp"
+#include "relay/rng.hpp"
+
+namespace porthop::relay {
+
+// Per-socket and total bounds of user-space send queues.
+inline constexpr size_t kQueueCapacityPerSocket = 256 * 1024;
+inline constexpr size_t kQueueBudgetTotal = 64 * 1024 * 1024;
+
+class Relay {
+public:
+    virtual ~Relay() = default;
+    Relay(const Relay&) = delete;
+    Relay& operator=(const Relay&) = delete;
+
+    virtual size_t sessions() const = 0;
+    // False once the listening sockets are gone.
+    virtual bool listening() const = 0;
+    // Closes every session (counted with reason "shutdown") and the
+    // listening sockets.
+    virtual void shutdown() = 0;
+    // The last time the loop ran one of this relay's callbacks (the sweep
+    // runs at least once a second).
+    TimePoint last_tick() const { return last_tick_; }
+
+protected:
+    Relay(event_base& base, metrics::Registry& metrics, const config::Options& options);
+    // Called by the sweep timer; expires idle sessions.
+    virtual void sweep(TimePoint now) = 0;
+    TimePoint tick() { return last_tick_ = Clock::now(); }
+
+    event_base& base_;
+    metrics::Registry& metrics_;
+    config::Options options_;
+    Rng rng_;
+    net::QueueBudget budget_;
+    EndpointContext endpoints_;
+    net::RecvBatch batch_;
+
+private:
+    TimePoint last_tick_;
+    loop::Event sweep_timer_;
+};
+
+// Builds the relay of options.role; throws net::NetError when a socket cannot
+// be set up (the caller reports it and exits 2).
+std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options);
+
+}  // namespace porthop::relay

@@ -1,0 +1,126 @@
+#include "relay/server_relay.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "relay/batch_groups.hpp"
+
+namespace porthop::relay {
+
+using metrics::Direction;
+using metrics::DropReason;
+
+namespace {
+constexpr int kBatchesPerWakeup = 4;
+}  // namespace
+
+ServerRelay::ServerRelay(event_base& base, metrics::Registry& metrics, const config::Options& options)
+    : Relay(base, metrics, options), sessions_(metrics, options.max_sessions) {
+    listeners_.reserve(options.listen_ports.size());
+    for (uint16_t port : options.listen_ports.ports) {
+        auto socket = net::UdpSocket::open(options.listen_ip.family());
+        socket.set_buffer_sizes(static_cast<int>(options.sndbuf), static_cast<int>(options.rcvbuf));
+        socket.bind(options.listen_ip.with_port(port));
+        size_t index = listeners_.size();
+        listeners_.push_back(std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
+                                                        [this, index] { on_listener_readable(index); }));
+    }
+    spdlog::info("server relay listening on {} ports {} ({} sockets), upstream {}", options.listen_ip.ip_string(),
+                 options.listen_ports.to_string(), listeners_.size(), options.upstream.to_string());
+}
+
+ServerRelay::~ServerRelay() { shutdown(); }
+
+void ServerRelay::shutdown() {
+    sessions_.close_all(metrics::CloseReason::shutdown);
+    listeners_.clear();
+}
+
+ServerRelay::Session* ServerRelay::find_or_open(const net::Address& peer, TimePoint now) {
+    if (Session* s = sessions_.find(peer)) return s;
+    if (sessions_.full()) {
+        metrics_.drop(DropReason::session_limit);
+        return nullptr;
+    }
+    try {
+        auto socket = net::UdpSocket::open(options_.upstream.family());
+        socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
+        socket.connect(options_.upstream);
+        auto s = std::make_unique<Session>(Session{peer, nullptr, 0, now});
+        Session* raw = s.get();
+        s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
+                                                 [this, raw] { on_upstream_readable(*raw); });
+        spdlog::debug("session {} opened", peer.to_string());
+        return &sessions_.insert(peer, std::move(s));
+    } catch (const net::NetError& e) {
+        spdlog::debug("cannot open a session for {}: {}", peer.to_string(), e.what());
+        metrics_.drop(DropReason::session_limit);
+        return nullptr;
+    }
+}
+
+void ServerRelay::on_listener_readable(size_t index) {
+    Endpoint& listener = *listeners_[index];
+    for (int round = 0; round < kBatchesPerWakeup; ++round) {
+        auto r = batch_.receive(listener.socket());
+        if (r.count == 0) break;
+        TimePoint now = tick();
+
+        std::array<Session*, net::kBatchSize> owners;
+        for (size_t i = 0; i < r.count; ++i) {
+            owners[i] = nullptr;
+            if (batch_.truncated(i)) {
+                metrics_.drop(DropReason::oversize);
+                continue;
+            }
+            owners[i] = find_or_open(batch_.source(i), now);
+        }
+
+        for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
+            std::array<net::OutDatagram, net::kBatchSize> out;
+            size_t n = 0;
+            for (size_t i : indices) out[n++] = net::OutDatagram::make(batch_.payload(i), nullptr);
+            s.listener = index;
+            s.last_active = now;
+            s.upstream->transmit(std::span(out.data(), n));
+        });
+        if (r.count < net::kBatchSize) break;
+    }
+}
+
+void ServerRelay::on_upstream_readable(Session& s) {
+    for (int round = 0; round < kBatchesPerWakeup; ++round) {
+        auto r = batch_.receive(s.upstream->socket());
+        if (r.error != 0) {
+            // Typically ECONNREFUSED: the upstream port is closed and an ICMP
+            // error came back for an earlier datagram.
+            metrics_.drop(DropReason::send_error);
+            if (!net::is_icmp_error(r.error)) s.broken = true;
+            break;
+        }
+        if (r.count == 0) break;
+        TimePoint now = tick();
+
+        std::array<net::OutDatagram, net::kBatchSize> out;
+        size_t n = 0;
+        for (size_t i = 0; i < r.count; ++i) {
+            if (batch_.truncated(i)) {
+                metrics_.drop(DropReason::oversize);
+                continue;
+            }
+            out[n++] = net::OutDatagram::make(batch_.payload(i), &s.peer);
+        }
+        if (listeners_.empty()) return;  // shutting down
+        listeners_[s.listener]->transmit(std::span(out.data(), n));
+        s.last_active = now;
+        if (r.count < net::kBatchSize) break;
+    }
+}
+
+void ServerRelay::sweep(TimePoint now) {
+    size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
+    if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
+}
+
+}  // namespace porthop::relay

@@ -1,0 +1,43 @@
+#pragma once
+// The server relay (DESIGN.md, "Roles"): one listening socket per port of
+// the set; each sender (ip, port) is a session with its own socket connected
+// to the upstream QUIC server. Replies leave through the listening socket that
+// most recently heard from the session's peer, so the NATs and the ISP on the
+// way see a reply on the flow that is current.
+
+#include <memory>
+#include <vector>
+
+#include "relay/relay.hpp"
+#include "relay/session_table.hpp"
+
+namespace porthop::relay {
+
+class ServerRelay final : public Relay {
+public:
+    ServerRelay(event_base& base, metrics::Registry& metrics, const config::Options& options);
+    ~ServerRelay() override;
+
+    size_t sessions() const override { return sessions_.size(); }
+    bool listening() const override { return !listeners_.empty(); }
+    void shutdown() override;
+
+private:
+    struct Session {
+        net::Address peer;
+        std::unique_ptr<Endpoint> upstream;
+        size_t listener = 0;  // index into listeners_ of the last socket that heard from peer
+        TimePoint last_active;
+        bool broken = false;
+    };
+
+    void on_listener_readable(size_t index);
+    void on_upstream_readable(Session& s);
+    Session* find_or_open(const net::Address& peer, TimePoint now);
+    void sweep(TimePoint now) override;
+
+    std::vector<std::unique_ptr<Endpoint>> listeners_;
+    SessionTable<Session> sessions_;
+};
+
+}  // namespace porthop::relay

@@ -1,0 +1,82 @@
+#pragma once
+// The sessions of one relay, keyed by peer address (client: the downstream
+// source; server: the sender on the port set). Owns them, bounds their
+// number, expires idle ones in a periodic sweep (no timer work per packet),
+// and keeps the session gauges and counters.
+
+#include <memory>
+#include <unordered_map>
+
+#include "metrics/registry.hpp"
+#include "net/address.hpp"
+#include "relay/clock.hpp"
+
+namespace porthop::relay {
+
+// Session must have a member `TimePoint last_active`.
+template <typename Session>
+class SessionTable {
+public:
+    SessionTable(metrics::Registry& metrics, size_t max_sessions) : metrics_(metrics), max_(max_sessions) {
+        table_.reserve(max_sessions < 1024 ? max_sessions : 1024);
+    }
+    ~SessionTable() { close_all(metrics::CloseReason::shutdown); }
+    SessionTable(const SessionTable&) = delete;
+    SessionTable& operator=(const SessionTable&) = delete;
+
+    Session* find(const net::Address& peer) {
+        auto it = table_.find(peer);
+        return it == table_.end() ? nullptr : it->second.get();
+    }
+    bool full() const { return table_.size() >= max_; }
+    size_t size() const { return table_.size(); }
+
+    Session& insert(const net::Address& peer, std::unique_ptr<Session> s) {
+        Session& ref = *s;
+        table_.emplace(peer, std::move(s));
+        metrics_.add(metrics::Family::sessions_opened);
+        metrics_.set(metrics::Family::sessions, table_.size());
+        return ref;
+    }
+
+    // Closes sessions idle for `idle` or longer, and those marked broken.
+    // Never call it from a session's own event callback.
+    template <typename IsBroken>
+    size_t expire(TimePoint now, Duration idle, IsBroken is_broken) {
+        size_t closed = 0;
+        for (auto it = table_.begin(); it != table_.end();) {
+            Session& s = *it->second;
+            if (is_broken(s)) {
+                metrics_.add(metrics::Family::sessions_closed, metrics::CloseReason::error);
+            } else if (now - s.last_active >= idle) {
+                metrics_.add(metrics::Family::sessions_closed, metrics::CloseReason::idle);
+            } else {
+                ++it;
+                continue;
+            }
+            it = table_.erase(it);
+            ++closed;
+        }
+        if (closed != 0) metrics_.set(metrics::Family::sessions, table_.size());
+        return closed;
+    }
+
+    void close_all(metrics::CloseReason reason) {
+        if (table_.empty()) return;
+        metrics_.add(metrics::Family::sessions_closed, reason, table_.size());
+        table_.clear();
+        metrics_.set(metrics::Family::sessions, 0);
+    }
+
+    template <typename Fn>
+    void for_each(Fn fn) {
+        for (auto& [peer, s] : table_) fn(*s);
+    }
+
+private:
+    metrics::Registry& metrics_;
+    size_t max_;
+    std::unordered_map<net::Address, std::unique_ptr<Session>, net::AddressHash> table_;
+};
+
+}  // namespace porthop::relay
