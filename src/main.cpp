@@ -10,6 +10,7 @@
 
 #include "config/parse.hpp"
 #include "loop/event_base.hpp"
+#include "metrics/http_endpoint.hpp"
 #include "metrics/registry.hpp"
 #include "net/fd_limit.hpp"
 #include "relay/relay.hpp"
@@ -58,6 +59,21 @@ int run_relay(const config::Options& options) {
         relay = relay::make_relay(*base, registry, options);
     } catch (const net::NetError& e) {
         return fail(std::string("--listen: ") + e.what());
+    }
+
+    std::unique_ptr<metrics::HttpEndpoint> http;
+    if (options.metrics) {
+        try {
+            http = std::make_unique<metrics::HttpEndpoint>(
+                *base, *options.metrics, registry,
+                metrics::BuildInfo{PORTHOP_VERSION, config::to_string(options.role), config::to_string(options.mode)},
+                [&relay] {
+                    return metrics::HealthState{relay->listening(), relay->last_tick(), relay->sessions()};
+                });
+        } catch (const metrics::HttpBindError& e) {
+            return fail(e.what());
+        }
+        spdlog::info("metrics on http://{}/metrics", http->local_address().to_string());
     }
 
     auto stop = [&](short) {
