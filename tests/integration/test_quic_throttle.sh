@@ -86,7 +86,7 @@ start_client_relay() {   # start_client_relay HOP_INTERVAL
         wait "$CLIENT_PID" 2>/dev/null || true
     fi
     ip netns exec "$NS_ROUTER" "$PORTHOP_BIN" client --listen "$ROUTER_LAN_IP:4433" \
-        --server "$VPS_IP:$PORTSET" --hop-interval "$1" \
+        --server "$VPS_IP:$PORTSET" --hop-interval "$1" --metrics 127.0.0.1:9101 \
         >"$WORK/porthop-client-$1.log" 2>&1 &
     CLIENT_PID=$!
     PIDS+=("$CLIENT_PID")
@@ -116,6 +116,7 @@ P_MBPS=$QUIC_MBPS
 [[ $FLOWS -ge 5 ]] || fail "porthop: crossed only $FLOWS distinct ISP flows (want >= 5): it did not hop"
 awk -v p="$P_MBPS" -v d="$D_MBPS" 'BEGIN {exit !(p >= 5 * d)}' ||
     fail "porthop: $P_MBPS Mbit/s is not >= 5x the direct $D_MBPS Mbit/s"
+log "porthop_hops_total: $(porthop_metric "$NS_ROUTER" 127.0.0.1:9101 porthop_hops_total || true) (informational)"
 log "ok: porthop $P_MBPS Mbit/s vs direct $D_MBPS Mbit/s ($(awk -v p="$P_MBPS" -v d="$D_MBPS" 'BEGIN {printf "%.1f", p / d}')x)"
 
 # 3. porthop without hopping: one long flow, throttled like the direct one
