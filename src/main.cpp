@@ -41,6 +41,9 @@ int run_relay(const config::Options& options) {
     if (options.mode == config::Mode::session) {
         return fail("--mode session: not available in this build yet; use --mode plain");
     }
+    if (options.hop_on_slowdown) {
+        return fail("--hop-on-slowdown: not available in this build yet; use --hop-on-stall or --hop-interval");
+    }
 
     size_t sockets = options.role == config::Role::server ? options.listen_ports.size() : 1;
     size_t needed = sockets + options.max_sessions + kFdReserve;

@@ -19,6 +19,9 @@ public:
     UdpSocket() = default;
     // A new non-blocking, close-on-exec UDP socket of the address's family.
     static UdpSocket open(int family);
+    // Takes ownership of an open datagram socket (e.g. one handed over by a
+    // service manager, or one end of a socketpair in tests).
+    static UdpSocket adopt(int fd) { return UdpSocket(fd); }
     ~UdpSocket() { close(); }
     UdpSocket(UdpSocket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
     UdpSocket& operator=(UdpSocket&& o) noexcept {

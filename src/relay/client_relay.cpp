@@ -18,7 +18,7 @@ constexpr int kBatchesPerWakeup = 4;
 
 ClientRelay::ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options)
     : Relay(base, metrics, options),
-      hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes},
+      hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes, options.hop_on_stall},
       sessions_(metrics, options.max_sessions) {
     auto socket = net::UdpSocket::open(options.listen.family());
     socket.set_buffer_sizes(static_cast<int>(options.sndbuf), static_cast<int>(options.rcvbuf));
@@ -50,7 +50,7 @@ ClientRelay::Session* ClientRelay::find_or_open(const net::Address& peer, TimePo
         auto socket = net::UdpSocket::open(options_.server_ip.family());
         socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
         auto s = std::make_unique<Session>(Session{
-            peer, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now), nullptr, now});
+            peer, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now), nullptr, now, now});
         Session* raw = s.get();
         s->target.set_port(s->hop.port());
         s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
@@ -85,7 +85,7 @@ void ClientRelay::on_downstream_readable() {
         for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
             uint64_t bytes = 0;
             for (size_t i : indices) bytes += batch_.payload(i).size();
-            if (auto reason = s.hop.before_send(now, bytes)) {
+            if (auto reason = s.hop.before_send(now, bytes, s.last_reply)) {
                 metrics_.add(metrics::Family::hops, *reason);
                 s.target.set_port(s.hop.port());
             }
@@ -127,6 +127,7 @@ void ClientRelay::on_upstream_readable(Session& s) {
         if (n != 0) {
             downstream_->transmit(std::span(out.data(), n));
             s.last_active = now;
+            s.last_reply = now;
         }
         if (r.count < net::kBatchSize) break;
     }

@@ -32,6 +32,7 @@ private:
         HopSchedule hop;
         std::unique_ptr<Endpoint> upstream;
         TimePoint last_active;
+        TimePoint last_reply;     // last datagram from the server relay (or the session's start)
         bool broken = false;
     };
 

@@ -3,7 +3,7 @@
 namespace porthop::relay {
 
 HopSchedule::HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now)
-    : policy_(policy), ports_(ports), rng_(rng) {
+    : policy_(policy), ports_(ports), rng_(rng), hopped_at_(now) {
     index_ = rng_.below(ports_.size());
     next_at_ = now + draw_interval();
 }
@@ -24,6 +24,7 @@ void HopSchedule::hop(TimePoint now) {
         index_ = next;
     }
     bytes_ = 0;
+    hopped_at_ = now;
     next_at_ = now + draw_interval();
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // The per-session hop schedule of DESIGN.md: hop after the interval ± jitter,
-// or after hop_bytes sent on the current port, to a port drawn at random from
-// the set, never the current one. Sessions draw their own deadlines, so they
-// never hop in lock-step.
+// after hop_bytes sent on the current port, or when the current port has
+// stalled (the session sends but nothing came back for `stall`); always to a
+// port drawn at random from the set, never the current one. Sessions draw
+// their own deadlines, so they never hop in lock-step.
 
 #include <cstdint>
 #include <optional>
@@ -18,6 +19,11 @@ struct HopPolicy {
     Duration interval{10'000};
     Duration jitter{2'000};
     uint64_t bytes = 0;  // 0: no byte trigger
+    // 0: no stall trigger. Otherwise a session that sends while nothing came
+    // back for this long hops; the new port gets the same time to answer
+    // before the next stall hop, which also bounds stall hops to one per
+    // `stall` (no hop storm when the server relay is simply down).
+    Duration stall{0};
 };
 
 class HopSchedule {
@@ -28,15 +34,20 @@ public:
     uint16_t port() const { return ports_[index_]; }
     TimePoint next_hop_at() const { return next_at_; }
     uint64_t bytes_on_port() const { return bytes_; }
+    TimePoint hopped_at() const { return hopped_at_; }
 
-    // Called before sending `bytes` upstream: hops first when a trigger fired,
-    // and says which one.
-    std::optional<metrics::HopReason> before_send(TimePoint now, uint64_t bytes) {
+    // Called before sending `bytes` upstream, with the time the session last
+    // received from the server relay: hops first when a trigger fired, and
+    // says which one.
+    std::optional<metrics::HopReason> before_send(TimePoint now, uint64_t bytes, TimePoint last_reply) {
         std::optional<metrics::HopReason> reason;
         if (now >= next_at_) {
             reason = metrics::HopReason::interval;
         } else if (policy_.bytes != 0 && bytes_ >= policy_.bytes) {
             reason = metrics::HopReason::bytes;
+        } else if (policy_.stall.count() != 0 && now - last_reply >= policy_.stall &&
+                   now - hopped_at_ >= policy_.stall) {
+            reason = metrics::HopReason::stall;
         }
         if (reason) hop(now);
         bytes_ += bytes;
@@ -54,6 +65,7 @@ private:
     Rng& rng_;
     size_t index_ = 0;
     TimePoint next_at_;
+    TimePoint hopped_at_;
     uint64_t bytes_ = 0;
 };
 

@@ -1,0 +1,93 @@
+// The endpoint's send path against a peer that stops reading: a Unix
+// datagram socketpair returns EAGAIN once the peer's queue is full, which a
+// UDP socket on loopback almost never does.
+
+#include "relay/endpoint.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <vector>
+
+using namespace porthop;
+
+namespace {
+
+struct StalledPeer {
+    loop::EventBasePtr base = loop::make_event_base();
+    metrics::Registry metrics;
+    net::QueueBudget budget{1 << 20};
+    relay::EndpointContext ctx{*base, metrics, budget, 16 * 1024};
+    int peer_fd = -1;
+    std::unique_ptr<relay::Endpoint> endpoint;
+    std::vector<std::byte> payload = std::vector<std::byte>(1000, std::byte{1});
+
+    StalledPeer() {
+        int fds[2];
+        if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds) != 0) throw std::runtime_error("socketpair");
+        peer_fd = fds[1];
+        endpoint = std::make_unique<relay::Endpoint>(ctx, net::UdpSocket::adopt(fds[0]), metrics::Direction::upstream,
+                                                     [] {});
+    }
+    ~StalledPeer() {
+        endpoint.reset();
+        ::close(peer_fd);
+    }
+    void transmit(size_t n) {
+        std::vector<net::OutDatagram> out(n, net::OutDatagram{payload.data(), 1000, nullptr, 0});
+        endpoint->transmit(out);
+    }
+    size_t drain_peer() {
+        size_t n = 0;
+        std::byte buf[2048];
+        while (::recv(peer_fd, buf, sizeof buf, MSG_DONTWAIT) > 0) ++n;
+        return n;
+    }
+    uint64_t sent() const { return metrics.get(metrics::Family::packets, metrics::Direction::upstream); }
+    uint64_t queue_full() const { return metrics.get(metrics::Family::dropped, metrics::DropReason::queue_full); }
+    int armed_events() const { return event_base_get_num_events(base.get(), EVENT_BASE_COUNT_ADDED); }
+};
+
+}  // namespace
+
+TEST(Endpoint, QueuesWhatTheKernelRefusesAndDropsPastTheBound) {
+    StalledPeer p;
+    p.transmit(200);
+    size_t queued = p.endpoint->queued_bytes() / 1000;
+    EXPECT_GT(p.sent(), 0u);
+    EXPECT_GT(queued, 0u);
+    EXPECT_LE(p.endpoint->queued_bytes(), 16u * 1024);
+    EXPECT_GT(p.queue_full(), 0u);
+    EXPECT_EQ(p.sent() + queued + p.queue_full(), 200u);
+    EXPECT_EQ(p.metrics.get(metrics::Family::send_queue_bytes), p.endpoint->queued_bytes());
+}
+
+TEST(Endpoint, DrainsTheQueueOnceWritableThenDisarmsTheWriteEvent) {
+    StalledPeer p;
+    p.transmit(200);
+    uint64_t accepted = p.sent() + p.endpoint->queued_bytes() / 1000;
+    EXPECT_EQ(p.armed_events(), 2);  // read + write
+    size_t received = 0;
+    for (int i = 0; i < 1000 && p.endpoint->queued_bytes() != 0; ++i) {
+        received += p.drain_peer();
+        event_base_loop(p.base.get(), EVLOOP_NONBLOCK);
+    }
+    received += p.drain_peer();
+    EXPECT_EQ(p.endpoint->queued_bytes(), 0u);
+    EXPECT_EQ(received, accepted);
+    EXPECT_EQ(p.sent(), accepted);
+    EXPECT_EQ(p.metrics.get(metrics::Family::send_queue_bytes), 0u);
+    EXPECT_EQ(p.armed_events(), 1);  // the write event is gone: no spinning on a writable socket
+    EXPECT_EQ(p.budget.used(), 0u);
+}
+
+TEST(Endpoint, NewDatagramsWaitBehindQueuedOnes) {
+    StalledPeer p;
+    p.transmit(200);
+    ASSERT_GT(p.endpoint->queued_bytes(), 0u);
+    p.drain_peer();  // the kernel has room now, but the queue is not empty
+    uint64_t sent_before = p.sent();
+    p.transmit(1);
+    EXPECT_EQ(p.sent(), sent_before);  // queued behind, not sent ahead
+}
