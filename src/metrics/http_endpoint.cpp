@@ -135,7 +135,7 @@ HttpEndpoint::~HttpEndpoint() {
 }
 
 void HttpEndpoint::update_accepting() {
-    const bool pause = out_of_fds_ || connections_.size() >= limits_.max_connections;
+    const bool pause = out_of_fds_;
     if (pause == paused_) return;
     paused_ = pause;
     if (pause) {
@@ -158,6 +158,10 @@ void HttpEndpoint::on_accept_error(evconnlistener*, void* self) {
 
 void HttpEndpoint::on_accept(evconnlistener*, int fd, sockaddr*, int, void* self) {
     auto* ep = static_cast<HttpEndpoint*>(self);
+    // At the cap, the oldest connection makes room: idle connections cannot
+    // lock out a scraper, which sends its request at once and is answered in
+    // the same loop iteration.
+    while (ep->connections_.size() >= ep->limits_.max_connections) ep->close(ep->connections_.front());
     bufferevent* bev = bufferevent_socket_new(&ep->base_, fd, BEV_OPT_CLOSE_ON_FREE);
     if (bev == nullptr) {
         ::close(fd);

@@ -4,9 +4,9 @@
 // base. Bounded so that a slow or hostile scraper cannot stall the relay:
 // header and body size limits, a deadline per connection (from accept to
 // close, not an inactivity timer: a client trickling one byte at a time is
-// cut off too) and a cap on concurrent connections (past the cap the
-// listener stops accepting and new connections wait in the kernel's backlog
-// until one closes).
+// cut off too) and a cap on concurrent connections (at the cap, a new
+// connection closes the oldest one: idle connections cannot lock a scraper
+// out, and descriptors stay bounded).
 //
 // A small HTTP/1.x server on bufferevents rather than evhttp: libevent 2.1's
 // evhttp has no connection cap and no way to learn that a connection closed
@@ -48,7 +48,7 @@ struct HttpLimits {
     std::chrono::milliseconds timeout{10000};  // per connection, from accept to close
     size_t max_headers_bytes = 8 * 1024;
     size_t max_body_bytes = 1024;             // scrapes carry no body
-    unsigned max_connections = 32;            // concurrent; the rest wait in the backlog
+    unsigned max_connections = 32;            // concurrent; a new one beyond closes the oldest
     std::chrono::milliseconds max_tick_age{5000};  // older last_tick: 503 "loop stalled"
 };
 
@@ -75,8 +75,8 @@ public:
     const net::Address& local_address() const { return local_; }
     // HTTP connections currently open.
     size_t connections() const { return connections_.size(); }
-    // False while the endpoint is at max_connections (or out of descriptors)
-    // and has stopped accepting.
+    // False while accepting is paused because the process ran out of
+    // descriptors (it resumes a second later).
     bool accepting() const { return !paused_; }
 
     // The parts of a response, for the request handler.
