@@ -114,6 +114,14 @@ cleanup() {
     for pid in "${BG_PIDS[@]}"; do
         stop_process "$pid" 2
     done
+    # A sanitizer build (make test SANITIZE=1) reports into the logs; any
+    # report fails the test, even one printed at exit.
+    if grep -lE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$WORKDIR"/*.log >/dev/null 2>&1; then
+        printf '[%s] FAIL: sanitizer report in %s\n' "$TEST_NAME" \
+            "$(grep -lE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$WORKDIR"/*.log | xargs -n1 basename | tr '\n' ' ')" >&2
+        (( rc == 0 )) && dump_logs
+        rc=1
+    fi
     for ns in "${NAMESPACES[@]}"; do
         # Anything still running inside our own namespace was started by us.
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
