@@ -64,9 +64,10 @@ fail() {
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
+secs_to_ms() { awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'; }
+
 # wait_until TIMEOUT_SECONDS CMD...: run CMD every 20 ms until it succeeds;
 # returns 1 when the deadline passes first. (Polling, not sleeping.)
-secs_to_ms() { awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'; }
 
 wait_until() {
     local timeout=$1; shift
