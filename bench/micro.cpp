@@ -1,0 +1,280 @@
+// Google Benchmark micro-benchmarks for the per-datagram pieces of the relay
+// hot path: session lookup, hop decision, send queue push / flush. Built
+// against porthop's own sources (bench/CMakeLists.txt), never changing them.
+//
+//   build-bench/porthop_micro [--benchmark_format=json ...]
+
+#include <benchmark/benchmark.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "metrics/registry.hpp"
+#include "net/address.hpp"
+#include "net/batch_io.hpp"
+#include "net/send_queue.hpp"
+#include "net/udp_socket.hpp"
+#include "relay/hop_schedule.hpp"
+#include "relay/rng.hpp"
+#include "relay/session_table.hpp"
+
+using namespace porthop;
+
+namespace {
+
+struct FakeSession {
+    relay::TimePoint last_active;
+    uint64_t packets = 0;
+};
+
+// Peers as a client relay sees them: one LAN host, many source ports, plus
+// a few hosts.
+std::vector<net::Address> make_peers(size_t n) {
+    std::vector<net::Address> peers;
+    peers.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+        std::string ip = "10.1." + std::to_string((i / 50000) % 250) + "." + std::to_string(1 + i % 7);
+        peers.push_back(*net::Address::parse_ip(ip, uint16_t(10000 + (i % 50000))));
+    }
+    return peers;
+}
+
+void BM_AddressHash(benchmark::State& state) {
+    auto peers = make_peers(1024);
+    size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(peers[i++ & 1023].hash());
+    }
+}
+BENCHMARK(BM_AddressHash);
+
+void BM_AddressEqual(benchmark::State& state) {
+    auto peers = make_peers(2);
+    net::Address a = peers[0], b = peers[0];
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(a == b);
+        benchmark::ClobberMemory();
+    }
+}
+BENCHMARK(BM_AddressEqual);
+
+// SessionTable::find for a peer that has a session (every datagram but a
+// session's first), with N sessions in the table; lookups walk the peers in a
+// shuffled order so that the cache sees a realistic spread.
+void BM_SessionTableFindHit(benchmark::State& state) {
+    const size_t n = size_t(state.range(0));
+    metrics::Registry metrics;
+    relay::SessionTable<FakeSession> table(metrics, n + 1);
+    auto peers = make_peers(n);
+    for (auto& p : peers) table.insert(p, std::make_unique<FakeSession>());
+    relay::Rng rng(42);
+    std::vector<uint32_t> order(4096);
+    for (auto& o : order) o = uint32_t(rng.below(n));
+    size_t i = 0;
+    for (auto _ : state) {
+        FakeSession* s = table.find(peers[order[i++ & 4095]]);
+        benchmark::DoNotOptimize(s);
+    }
+}
+BENCHMARK(BM_SessionTableFindHit)->Arg(1)->Arg(100)->Arg(10000);
+
+// The same datagram source again and again (one busy QUIC flow: the
+// common case at a high packet rate).
+void BM_SessionTableFindSamePeer(benchmark::State& state) {
+    metrics::Registry metrics;
+    relay::SessionTable<FakeSession> table(metrics, 20000);
+    auto peers = make_peers(10000);
+    for (auto& p : peers) table.insert(p, std::make_unique<FakeSession>());
+    const net::Address peer = peers[1234];
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(table.find(peer));
+    }
+}
+BENCHMARK(BM_SessionTableFindSamePeer);
+
+void BM_SessionTableFindMiss(benchmark::State& state) {
+    metrics::Registry metrics;
+    relay::SessionTable<FakeSession> table(metrics, 20000);
+    auto peers = make_peers(10000);
+    for (auto& p : peers) table.insert(p, std::make_unique<FakeSession>());
+    net::Address stranger = *net::Address::parse_ip("192.0.2.1", 4242);
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(table.find(stranger));
+    }
+}
+BENCHMARK(BM_SessionTableFindMiss);
+
+// The bare container the table wraps, for comparison.
+void BM_UnorderedMapFindHit(benchmark::State& state) {
+    const size_t n = size_t(state.range(0));
+    std::unordered_map<net::Address, std::unique_ptr<FakeSession>, net::AddressHash> map;
+    auto peers = make_peers(n);
+    for (auto& p : peers) map.emplace(p, std::make_unique<FakeSession>());
+    relay::Rng rng(42);
+    std::vector<uint32_t> order(4096);
+    for (auto& o : order) o = uint32_t(rng.below(n));
+    size_t i = 0;
+    for (auto _ : state) {
+        auto it = map.find(peers[order[i++ & 4095]]);
+        benchmark::DoNotOptimize(it);
+    }
+}
+BENCHMARK(BM_UnorderedMapFindHit)->Arg(1)->Arg(100)->Arg(10000);
+
+// Insert + erase: the cost of a session's birth and death in the table.
+void BM_SessionTableInsertExpire(benchmark::State& state) {
+    metrics::Registry metrics;
+    relay::SessionTable<FakeSession> table(metrics, 1 << 20);
+    auto peers = make_peers(1000);
+    relay::TimePoint t0{};
+    for (auto _ : state) {
+        for (auto& p : peers) {
+            auto s = std::make_unique<FakeSession>();
+            s->last_active = t0;
+            table.insert(p, std::move(s));
+        }
+        table.expire(t0 + std::chrono::seconds(61), std::chrono::seconds(60), [](const FakeSession&) { return false; });
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * 1000);
+}
+BENCHMARK(BM_SessionTableInsertExpire);
+
+// HopSchedule::before_send on a datagram that does not hop (the common case).
+void BM_HopBeforeSendNoHop(benchmark::State& state) {
+    std::vector<uint16_t> ports;
+    for (uint16_t p = 20000; p < 20050; ++p) ports.push_back(p);
+    relay::Rng rng(7);
+    relay::HopPolicy policy;
+    policy.interval = relay::Duration(1000);
+    policy.jitter = relay::Duration(200);
+    policy.stall = relay::Duration(2000);
+    relay::TimePoint now = relay::Clock::now();
+    relay::HopSchedule hop(policy, ports, rng, now);
+    for (auto _ : state) {
+        auto r = hop.before_send(now, 1200, now);
+        benchmark::DoNotOptimize(r);
+    }
+}
+BENCHMARK(BM_HopBeforeSendNoHop);
+
+// A datagram that triggers a hop every time (the interval has passed).
+void BM_HopBeforeSendHop(benchmark::State& state) {
+    std::vector<uint16_t> ports;
+    for (uint16_t p = 20000; p < 20050; ++p) ports.push_back(p);
+    relay::Rng rng(7);
+    relay::HopPolicy policy;
+    policy.interval = relay::Duration(1000);
+    policy.jitter = relay::Duration(200);
+    relay::TimePoint now = relay::Clock::now();
+    relay::HopSchedule hop(policy, ports, rng, now);
+    for (auto _ : state) {
+        now += std::chrono::seconds(2);
+        auto r = hop.before_send(now, 1200, now);
+        benchmark::DoNotOptimize(r);
+    }
+}
+BENCHMARK(BM_HopBeforeSendHop);
+
+// Reading the clock, which the relays do once per batch.
+void BM_SteadyClockNow(benchmark::State& state) {
+    for (auto _ : state) benchmark::DoNotOptimize(relay::Clock::now());
+}
+BENCHMARK(BM_SteadyClockNow);
+
+// SendQueue::push of one datagram (size = arg) into a queue that is then
+// emptied without a system call, so that only the copy-in is measured.
+void BM_SendQueuePush(benchmark::State& state) {
+    const size_t size = size_t(state.range(0));
+    net::QueueBudget budget(64 << 20);
+    std::vector<std::byte> payload(size, std::byte{1});
+    net::Address to = *net::Address::parse_ip("10.0.0.2", 20000);
+    auto d = net::OutDatagram::make(payload, &to);
+    // Queues are recreated every 64 pushes (their ring is allocated on the
+    // first push, as in the relay when a socket first says EAGAIN).
+    for (auto _ : state) {
+        state.PauseTiming();
+        auto q = std::make_unique<net::SendQueue>(256 << 10, budget);
+        state.ResumeTiming();
+        for (int i = 0; i < 64; ++i) benchmark::DoNotOptimize(q->push(d));
+        state.PauseTiming();
+        q.reset();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * 64);
+    state.SetBytesProcessed(int64_t(state.iterations()) * 64 * int64_t(size));
+}
+BENCHMARK(BM_SendQueuePush)->Arg(64)->Arg(1200);
+
+// push 64 datagrams then flush them with sendmmsg into a connected UDP
+// socket on loopback, drained by the reader (drain not timed). This is the
+// congested path: a datagram that met EAGAIN once.
+void BM_SendQueuePushFlush(benchmark::State& state) {
+    const size_t size = size_t(state.range(0));
+    net::QueueBudget budget(64 << 20);
+    net::SendQueue q(256 << 10, budget);
+    std::vector<std::byte> payload(size, std::byte{1});
+
+    auto loop = *net::Address::parse_ip("127.0.0.1", 0);
+    net::UdpSocket rx = net::UdpSocket::open(AF_INET);
+    rx.set_buffer_sizes(0, 8 << 20);
+    rx.bind(loop);
+    net::UdpSocket tx = net::UdpSocket::open(AF_INET);
+    tx.set_buffer_sizes(8 << 20, 0);
+    tx.connect(rx.local_address());
+    auto d = net::OutDatagram::make(payload, nullptr);
+    net::RecvBatch batch;
+    for (auto _ : state) {
+        for (int i = 0; i < 64; ++i) q.push(d);
+        auto r = q.flush(tx);
+        benchmark::DoNotOptimize(r);
+        state.PauseTiming();
+        size_t got = 0;
+        while (got < r.sent) {
+            auto res = batch.receive(rx);
+            if (res.count == 0) break;
+            got += res.count;
+        }
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * 64);
+}
+BENCHMARK(BM_SendQueuePushFlush)->Arg(64)->Arg(1200);
+
+// The uncongested path for comparison: send_batch of 64 datagrams straight
+// from their buffers (what the relay does when the kernel takes them).
+void BM_SendBatchDirect(benchmark::State& state) {
+    const size_t size = size_t(state.range(0));
+    std::vector<std::byte> payload(size, std::byte{1});
+    auto loop = *net::Address::parse_ip("127.0.0.1", 0);
+    net::UdpSocket rx = net::UdpSocket::open(AF_INET);
+    rx.set_buffer_sizes(0, 8 << 20);
+    rx.bind(loop);
+    net::UdpSocket tx = net::UdpSocket::open(AF_INET);
+    tx.set_buffer_sizes(8 << 20, 0);
+    tx.connect(rx.local_address());
+    std::array<net::OutDatagram, 64> msgs;
+    msgs.fill(net::OutDatagram::make(payload, nullptr));
+    net::RecvBatch batch;
+    for (auto _ : state) {
+        auto r = net::send_batch(tx, msgs);
+        benchmark::DoNotOptimize(r);
+        state.PauseTiming();
+        size_t got = 0;
+        while (got < r.sent) {
+            auto res = batch.receive(rx);
+            if (res.count == 0) break;
+            got += res.count;
+        }
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * 64);
+}
+BENCHMARK(BM_SendBatchDirect)->Arg(64)->Arg(1200);
+
+}  // namespace
+
+BENCHMARK_MAIN();
