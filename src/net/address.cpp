@@ -94,6 +94,12 @@ socklen_t Address::length() const {
     }
 }
 
+bool Address::is_wildcard() const {
+    if (family() == AF_INET) return v4(storage_).sin_addr.s_addr == htonl(INADDR_ANY);
+    if (family() == AF_INET6) return IN6_IS_ADDR_UNSPECIFIED(&v6(storage_).sin6_addr);
+    return false;
+}
+
 bool Address::same_ip(const Address& other) const {
     if (family() != other.family()) return false;
     if (family() == AF_INET) return v4(storage_).sin_addr.s_addr == v4(other.storage_).sin_addr.s_addr;

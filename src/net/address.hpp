@@ -36,6 +36,8 @@ public:
         a.set_port(port);
         return a;
     }
+    // 0.0.0.0 or [::]: the socket receives on every local address.
+    bool is_wildcard() const;
     // True when the IPs are equal, whatever the ports.
     bool same_ip(const Address& other) const;
 

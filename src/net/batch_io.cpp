@@ -1,8 +1,17 @@
 #include "net/batch_io.hpp"
 
-#include <cerrno>
+#include <cstring>
 
 namespace porthop::net {
+
+void enable_receive_info(const UdpSocket& socket, bool destination) {
+    int on = 1;
+    ::setsockopt(socket.fd(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
+    if (!destination) return;
+    // An IPv6 socket may also carry IPv4 (mapped) traffic: ask for both.
+    ::setsockopt(socket.fd(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+    if (socket.local_address().is_v6()) ::setsockopt(socket.fd(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
+}
 
 RecvBatch::RecvBatch() : buffers_(std::make_unique_for_overwrite<std::byte[]>(kBatchSize * kMaxDatagram)) {
     for (size_t i = 0; i < kBatchSize; ++i) {
@@ -18,8 +27,8 @@ RecvBatch::Result RecvBatch::receive(const UdpSocket& socket) {
         h.msg_namelen = Address::capacity();
         h.msg_iov = &iovs_[i];
         h.msg_iovlen = 1;
-        h.msg_control = nullptr;
-        h.msg_controllen = 0;
+        h.msg_control = control_[i].data();
+        h.msg_controllen = kControlSize;
         h.msg_flags = 0;
     }
     for (;;) {
@@ -31,10 +40,76 @@ RecvBatch::Result RecvBatch::receive(const UdpSocket& socket) {
     }
 }
 
+Address RecvBatch::destination(size_t i) const {
+    auto& h = const_cast<msghdr&>(msgs_[i].msg_hdr);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            in_pktinfo info;
+            std::memcpy(&info, CMSG_DATA(c), sizeof info);
+            sockaddr_in sa{};
+            sa.sin_family = AF_INET;
+            sa.sin_addr = info.ipi_addr;
+            return Address::from_sockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            in6_pktinfo info;
+            std::memcpy(&info, CMSG_DATA(c), sizeof info);
+            sockaddr_in6 sa{};
+            sa.sin6_family = AF_INET6;
+            sa.sin6_addr = info.ipi6_addr;
+            return Address::from_sockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+        }
+    }
+    return Address{};
+}
+
+int64_t RecvBatch::kernel_drops(size_t i) const {
+    auto& h = const_cast<msghdr&>(msgs_[i].msg_hdr);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+            uint32_t drops;
+            std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
+            return drops;
+        }
+    }
+    return -1;
+}
+
+namespace {
+
+constexpr size_t kSendControlSize = CMSG_SPACE(sizeof(in6_pktinfo));
+
+// Sets the source-address control message of h from `from`.
+void set_source(msghdr& h, std::byte* control, const sockaddr* from) {
+    if (from == nullptr) return;
+    h.msg_control = control;
+    cmsghdr* c = reinterpret_cast<cmsghdr*>(control);
+    if (from->sa_family == AF_INET) {
+        in_pktinfo info{};
+        info.ipi_spec_dst = reinterpret_cast<const sockaddr_in*>(from)->sin_addr;
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof info);
+        std::memcpy(CMSG_DATA(c), &info, sizeof info);
+        h.msg_controllen = CMSG_SPACE(sizeof info);
+    } else {
+        in6_pktinfo info{};
+        info.ipi6_addr = reinterpret_cast<const sockaddr_in6*>(from)->sin6_addr;
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof info);
+        std::memcpy(CMSG_DATA(c), &info, sizeof info);
+        h.msg_controllen = CMSG_SPACE(sizeof info);
+    }
+}
+
+}  // namespace
+
 SendResult send_batch(const UdpSocket& socket, std::span<const OutDatagram> msgs) {
     SendResult result;
     std::array<mmsghdr, kBatchSize> hdrs;
     std::array<iovec, kBatchSize> iovs;
+    alignas(cmsghdr) std::array<std::array<std::byte, kSendControlSize>, kBatchSize> control;
 
     size_t next = 0;
     while (next < msgs.size()) {
@@ -49,6 +124,7 @@ SendResult send_batch(const UdpSocket& socket, std::span<const OutDatagram> msgs
             h.msg_namelen = m.to_len;
             h.msg_iov = &iovs[i];
             h.msg_iovlen = 1;
+            set_source(h, control[i].data(), m.from);
         }
         int rc = ::sendmmsg(socket.fd(), hdrs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
         if (rc > 0) {

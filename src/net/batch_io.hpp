@@ -4,6 +4,7 @@
 // and sent from wherever the caller points, so a relayed datagram is never
 // copied on the way through.
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -24,18 +25,26 @@ inline constexpr size_t kBatchSize = 64;
 inline constexpr size_t kMaxDatagram = 65536;
 
 // A datagram to send: its payload and destination (neither owned); no
-// destination for a connected socket.
+// destination for a connected socket. `from`, when set, is the local IP to
+// send from (for a socket bound to a wildcard address: reply from the
+// address the peer wrote to, or a connected client drops the reply).
 struct OutDatagram {
     const std::byte* data = nullptr;
     uint32_t size = 0;
     const sockaddr* to = nullptr;
     socklen_t to_len = 0;
+    const sockaddr* from = nullptr;
 
-    static OutDatagram make(std::span<const std::byte> payload, const Address* to) {
+    static OutDatagram make(std::span<const std::byte> payload, const Address* to, const Address* from = nullptr) {
         return {payload.data(), static_cast<uint32_t>(payload.size()), to ? to->sockaddr_ptr() : nullptr,
-                to ? to->length() : socklen_t{0}};
+                to ? to->length() : socklen_t{0}, from && !from->empty() ? from->sockaddr_ptr() : nullptr};
     }
 };
+
+// Asks the kernel to report, with each datagram, the local address it was
+// sent to (IP_PKTINFO / IPV6_RECVPKTINFO) and the socket's count of datagrams
+// dropped for a full receive buffer (SO_RXQ_OVFL).
+void enable_receive_info(const UdpSocket& socket, bool destination);
 
 class RecvBatch {
 public:
@@ -56,13 +65,21 @@ public:
     const Address& source(size_t i) const { return sources_[i]; }
     // The datagram was larger than kMaxDatagram and was cut.
     bool truncated(size_t i) const { return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
+    // The local IP datagram i was sent to (port 0); empty unless
+    // enable_receive_info(socket, true).
+    Address destination(size_t i) const;
+    // The socket's running count of datagrams the kernel dropped for a full
+    // receive buffer, as of datagram i; nullopt-like -1 when not reported.
+    int64_t kernel_drops(size_t i) const;
 
 private:
+    static constexpr size_t kControlSize = 128;
     const std::byte* slot(size_t i) const { return buffers_.get() + i * kMaxDatagram; }
     std::unique_ptr<std::byte[]> buffers_;
     std::array<mmsghdr, kBatchSize> msgs_{};
     std::array<iovec, kBatchSize> iovs_{};
     std::array<Address, kBatchSize> sources_{};
+    alignas(cmsghdr) std::array<std::array<std::byte, kControlSize>, kBatchSize> control_{};
 };
 
 // An error the kernel reports for an earlier datagram from an ICMP message

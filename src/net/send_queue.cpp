@@ -10,7 +10,8 @@ namespace porthop::net {
 struct SendQueue::Record {
     uint32_t size;
     socklen_t to_len;
-    sockaddr_in6 to;  // large enough for either family
+    sockaddr_in6 to;    // large enough for either family
+    sockaddr_in6 from;  // family AF_UNSPEC: no source address chosen
 };
 
 namespace {
@@ -57,6 +58,10 @@ bool SendQueue::push(const OutDatagram& d) {
     r->size = d.size;
     r->to_len = d.to_len;
     if (d.to_len > 0) std::memcpy(&r->to, d.to, d.to_len);
+    r->from.sin6_family = AF_UNSPEC;
+    if (d.from != nullptr) {
+        std::memcpy(&r->from, d.from, d.from->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+    }
     std::memcpy(ring_.get() + offset + align8(sizeof(Record)), d.data, d.size);
     tail_ = offset + need;
     ++count_;
@@ -92,7 +97,8 @@ SendResult SendQueue::flush(const UdpSocket& socket) {
             }
             Record* r = at(offset);
             batch[n++] = {ring_.get() + offset + align8(sizeof(Record)), r->size,
-                          r->to_len ? reinterpret_cast<const sockaddr*>(&r->to) : nullptr, r->to_len};
+                          r->to_len ? reinterpret_cast<const sockaddr*>(&r->to) : nullptr, r->to_len,
+                          r->from.sin6_family != AF_UNSPEC ? reinterpret_cast<const sockaddr*>(&r->from) : nullptr};
             offset += record_size(r->size);
         }
         SendResult res = send_batch(socket, std::span(batch.data(), n));

@@ -24,7 +24,7 @@ ClientRelay::ClientRelay(event_base& base, metrics::Registry& metrics, const con
     socket.set_buffer_sizes(static_cast<int>(options.sndbuf), static_cast<int>(options.rcvbuf));
     socket.bind(options.listen);
     downstream_ = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
-                                             [this] { on_downstream_readable(); });
+                                             [this] { on_downstream_readable(); }, options.listen.is_wildcard());
     spdlog::info("client relay listening on {}, server {} ports {}", listen_address().to_string(),
                  options.server_ip.ip_string(), options.server_ports.to_string());
 }
@@ -50,7 +50,7 @@ ClientRelay::Session* ClientRelay::find_or_open(const net::Address& peer, TimePo
         auto socket = net::UdpSocket::open(options_.server_ip.family());
         socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
         auto s = std::make_unique<Session>(Session{
-            peer, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now), nullptr, now, now});
+            peer, net::Address{}, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now), nullptr, now, now});
         Session* raw = s.get();
         s->target.set_port(s->hop.port());
         s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
@@ -68,7 +68,7 @@ ClientRelay::Session* ClientRelay::find_or_open(const net::Address& peer, TimePo
 
 void ClientRelay::on_downstream_readable() {
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
-        auto r = batch_.receive(downstream_->socket());
+        auto r = downstream_->receive(batch_);
         if (r.count == 0) break;
         TimePoint now = tick();
 
@@ -82,7 +82,9 @@ void ClientRelay::on_downstream_readable() {
             owners[i] = find_or_open(batch_.source(i), now);
         }
 
+        bool wildcard = options_.listen.is_wildcard();
         for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
+            if (wildcard) s.local = batch_.destination(indices.back());
             uint64_t bytes = 0;
             for (size_t i : indices) bytes += batch_.payload(i).size();
             if (auto reason = s.hop.before_send(now, bytes, s.last_reply)) {
@@ -101,7 +103,7 @@ void ClientRelay::on_downstream_readable() {
 
 void ClientRelay::on_upstream_readable(Session& s) {
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
-        auto r = batch_.receive(s.upstream->socket());
+        auto r = s.upstream->receive(batch_);
         if (r.error != 0) {
             metrics_.drop(DropReason::send_error);
             if (!net::is_icmp_error(r.error)) s.broken = true;  // closed by the next sweep
@@ -112,6 +114,7 @@ void ClientRelay::on_upstream_readable(Session& s) {
 
         std::array<net::OutDatagram, net::kBatchSize> out;
         size_t n = 0;
+        uint64_t bytes = 0;
         for (size_t i = 0; i < r.count; ++i) {
             const net::Address& from = batch_.source(i);
             if (!from.same_ip(options_.server_ip) || !options_.server_ports.contains(from.port())) {
@@ -122,9 +125,11 @@ void ClientRelay::on_upstream_readable(Session& s) {
                 metrics_.drop(DropReason::oversize);
                 continue;
             }
-            out[n++] = net::OutDatagram::make(batch_.payload(i), &s.peer);
+            out[n++] = net::OutDatagram::make(batch_.payload(i), &s.peer, &s.local);
+            bytes += batch_.payload(i).size();
         }
         if (n != 0) {
+            s.hop.received(bytes);
             downstream_->transmit(std::span(out.data(), n));
             s.last_active = now;
             s.last_reply = now;

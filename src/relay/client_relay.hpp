@@ -28,6 +28,7 @@ public:
 private:
     struct Session {
         net::Address peer;        // the downstream application
+        net::Address local;       // the local IP the application wrote to (wildcard --listen only)
         net::Address target;      // server relay address, port = current hop
         HopSchedule hop;
         std::unique_ptr<Endpoint> upstream;

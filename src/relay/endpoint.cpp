@@ -3,14 +3,29 @@
 namespace porthop::relay {
 
 Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Direction sends,
-                   std::function<void()> on_readable)
+                   std::function<void()> on_readable, bool destinations)
     : ctx_(ctx),
       socket_(std::move(socket)),
       sends_(sends),
       queue_(ctx.queue_capacity, ctx.budget),
       read_ev_(ctx.base, socket_.fd(), EV_READ | EV_PERSIST, [cb = std::move(on_readable)](short) { cb(); }),
       write_ev_(ctx.base, socket_.fd(), EV_WRITE | EV_PERSIST, [this](short) { on_writable(); }) {
+    net::enable_receive_info(socket_, destinations);
     read_ev_.add();
+}
+
+net::RecvBatch::Result Endpoint::receive(net::RecvBatch& batch) {
+    auto r = batch.receive(socket_);
+    if (r.count != 0) {
+        int64_t drops = batch.kernel_drops(r.count - 1);
+        if (drops >= 0 && static_cast<uint32_t>(drops) != kernel_drops_) {
+            // The kernel's counter is 32 bits and wraps; unsigned arithmetic
+            // gives the increment across a wrap.
+            ctx_.metrics.drop(metrics::DropReason::rcvbuf_overflow, static_cast<uint32_t>(drops) - kernel_drops_);
+            kernel_drops_ = static_cast<uint32_t>(drops);
+        }
+    }
+    return r;
 }
 
 Endpoint::~Endpoint() {

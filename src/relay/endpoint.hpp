@@ -29,13 +29,18 @@ struct EndpointContext {
 class Endpoint {
 public:
     // `sends` is the direction of the traffic this socket sends, for the
-    // packet and byte counters.
-    Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Direction sends, std::function<void()> on_readable);
+    // packet and byte counters. `destinations`: report the local address of
+    // each received datagram (for a socket bound to a wildcard address).
+    Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Direction sends, std::function<void()> on_readable,
+             bool destinations = false);
     ~Endpoint();
     Endpoint(const Endpoint&) = delete;
     Endpoint& operator=(const Endpoint&) = delete;
 
     const net::UdpSocket& socket() const { return socket_; }
+    // Receives a batch, and counts what the kernel dropped on this socket
+    // for a full receive buffer since the last batch.
+    net::RecvBatch::Result receive(net::RecvBatch& batch);
     void transmit(std::span<const net::OutDatagram> msgs);
     size_t queued_bytes() const { return queue_.payload_bytes(); }
 
@@ -50,6 +55,7 @@ private:
     metrics::Direction sends_;
     net::SendQueue queue_;
     size_t gauge_share_ = 0;  // this queue's bytes in porthop_send_queue_bytes
+    uint32_t kernel_drops_ = 0;  // the socket's SO_RXQ_OVFL count already counted
     loop::Event read_ev_;
     loop::Event write_ev_;
 };

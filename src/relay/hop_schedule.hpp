@@ -54,6 +54,11 @@ public:
         return reason;
     }
 
+    // Counts bytes received from the current port towards hop_bytes: an ISP
+    // that throttles by volume counts both directions, and a download sends
+    // little but ACKs upstream.
+    void received(uint64_t bytes) { bytes_ += bytes; }
+
     // Moves to another port now (also used by the adaptive triggers).
     void hop(TimePoint now);
 

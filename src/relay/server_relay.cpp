@@ -24,7 +24,8 @@ ServerRelay::ServerRelay(event_base& base, metrics::Registry& metrics, const con
         socket.bind(options.listen_ip.with_port(port));
         size_t index = listeners_.size();
         listeners_.push_back(std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
-                                                        [this, index] { on_listener_readable(index); }));
+                                                        [this, index] { on_listener_readable(index); },
+                                                        options.listen_ip.is_wildcard()));
     }
     spdlog::info("server relay listening on {} ports {} ({} sockets), upstream {}", options.listen_ip.ip_string(),
                  options.listen_ports.to_string(), listeners_.size(), options.upstream.to_string());
@@ -47,7 +48,7 @@ ServerRelay::Session* ServerRelay::find_or_open(const net::Address& peer, TimePo
         auto socket = net::UdpSocket::open(options_.upstream.family());
         socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
         socket.connect(options_.upstream);
-        auto s = std::make_unique<Session>(Session{peer, nullptr, 0, now});
+        auto s = std::make_unique<Session>(Session{peer, net::Address{}, nullptr, 0, now});
         Session* raw = s.get();
         s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
                                                  [this, raw] { on_upstream_readable(*raw); });
@@ -63,7 +64,7 @@ ServerRelay::Session* ServerRelay::find_or_open(const net::Address& peer, TimePo
 void ServerRelay::on_listener_readable(size_t index) {
     Endpoint& listener = *listeners_[index];
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
-        auto r = batch_.receive(listener.socket());
+        auto r = listener.receive(batch_);
         if (r.count == 0) break;
         TimePoint now = tick();
 
@@ -77,11 +78,13 @@ void ServerRelay::on_listener_readable(size_t index) {
             owners[i] = find_or_open(batch_.source(i), now);
         }
 
+        bool wildcard = options_.listen_ip.is_wildcard();
         for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
             std::array<net::OutDatagram, net::kBatchSize> out;
             size_t n = 0;
             for (size_t i : indices) out[n++] = net::OutDatagram::make(batch_.payload(i), nullptr);
             s.listener = index;
+            if (wildcard) s.local = batch_.destination(indices.back());
             s.last_active = now;
             s.upstream->transmit(std::span(out.data(), n));
         });
@@ -91,7 +94,7 @@ void ServerRelay::on_listener_readable(size_t index) {
 
 void ServerRelay::on_upstream_readable(Session& s) {
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
-        auto r = batch_.receive(s.upstream->socket());
+        auto r = s.upstream->receive(batch_);
         if (r.error != 0) {
             // Typically ECONNREFUSED: the upstream port is closed and an ICMP
             // error came back for an earlier datagram.
@@ -109,7 +112,7 @@ void ServerRelay::on_upstream_readable(Session& s) {
                 metrics_.drop(DropReason::oversize);
                 continue;
             }
-            out[n++] = net::OutDatagram::make(batch_.payload(i), &s.peer);
+            out[n++] = net::OutDatagram::make(batch_.payload(i), &s.peer, &s.local);
         }
         if (listeners_.empty()) return;  // shutting down
         listeners_[s.listener]->transmit(std::span(out.data(), n));

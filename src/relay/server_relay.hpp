@@ -25,6 +25,7 @@ public:
 private:
     struct Session {
         net::Address peer;
+        net::Address local;   // the local IP peer wrote to (wildcard --listen only)
         std::unique_ptr<Endpoint> upstream;
         size_t listener = 0;  // index into listeners_ of the last socket that heard from peer
         TimePoint last_active;

@@ -118,6 +118,17 @@ TEST(HopSchedule, SessionsStartingTogetherDoNotHopInLockStep) {
     EXPECT_GT(deadlines.size(), 15u);
 }
 
+TEST(HopSchedule, HopBytesCountBothDirections) {
+    auto ports = port_range(20000, 10);
+    Rng rng(12);
+    HopSchedule hop({Duration(60000), Duration(0), 1000}, ports, rng, TimePoint{});
+    EXPECT_FALSE(hop.before_send(TimePoint{}, 100, TimePoint{}));  // an ACK up
+    hop.received(1200);                                             // data down
+    auto reason = hop.before_send(TimePoint{}, 100, TimePoint{});
+    ASSERT_TRUE(reason);
+    EXPECT_EQ(*reason, porthop::metrics::HopReason::bytes);
+}
+
 TEST(HopSchedule, HopsOnStallWhenNothingCameBackForTheStallTime) {
     auto ports = port_range(20000, 10);
     Rng rng(9);

@@ -43,6 +43,9 @@ int connect_to(const net::Address& to, std::chrono::milliseconds rcv_timeout = 5
     tv.tv_sec = rcv_timeout.count() / 1000;
     tv.tv_usec = (rcv_timeout.count() % 1000) * 1000;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // Bounds connect() too: a server that stops accepting fails the test in
+    // seconds instead of hanging it for the kernel's SYN retries.
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (::connect(fd, to.sockaddr_ptr(), to.length()) != 0) {
         ::close(fd);
         return -1;
