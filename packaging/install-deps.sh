@@ -12,6 +12,9 @@ packages=(
   # integration tests and the lab
   nftables iproute2 ngtcp2-server ngtcp2-client prometheus socat conntrack
   iputils-ping tcpdump openssl procps
+  # packaging (make deb, test_packaging_*): the arm64 cross toolchain is
+  # installed by make cross ARCH=arm64 (packaging/cross/build-cross.sh)
+  dpkg-dev lintian man-db jq curl shellcheck util-linux
 )
 
 missing=()
