@@ -38,3 +38,13 @@ demo: build
 
 clean:
 	rm -rf build build-san
+
+# make bench (root; not part of make test): builds the bench programs in
+# build-bench/ and runs bench/run (docs/bench.md). BENCH_ARGS passes options,
+# e.g. make bench BENCH_ARGS="--repeat 3 --scale-duration 60".
+BENCH_ARGS ?=
+.PHONY: bench
+bench: build
+	cmake -S bench -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build-bench -j $(JOBS)
+	bash bench/run $(BENCH_ARGS)

@@ -28,8 +28,9 @@ struct Header {
     uint64_t seq;    // global sequence of the generator, from 0
     uint64_t t_ns;   // CLOCK_REALTIME at send (compared with SO_TIMESTAMPNS)
     uint32_t flow;   // source socket index of the generator
-    uint32_t pad;
+    uint32_t flags;  // kEchoMe: the sink sends the datagram back
 };
+inline constexpr uint32_t kEchoMe = 1;
 static_assert(sizeof(Header) == 32);
 
 inline uint64_t now_ns(clockid_t c = CLOCK_MONOTONIC) {

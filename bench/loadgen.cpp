@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
         uint64_t stamp = now_ns(CLOCK_REALTIME);
         if (sources == 1) {
             for (size_t i = 0; i < n; ++i) {
-                Header h{kMagic, run, sent + i, stamp, 0, 0};
+                Header h{kMagic, run, sent + i, stamp, 0, echo ? kEchoMe : 0};
                 std::memcpy(&bufs[i * size], &h, sizeof h);
             }
             int r = sendmmsg(fds[0], msgs, unsigned(n), 0);

@@ -1,7 +1,8 @@
 // sink: receives the generator's datagrams and counts them per run: received,
 // bytes, reordered (a sequence number below the highest already seen on its
-// flow), duplicates, flows. With --echo it sends every datagram back to its
-// source (the far end of a round-trip measurement).
+// flow), duplicates, flows. It sends back to its source every datagram that
+// asks for it (loadgen --echo), or all of them with --echo: the far end of a
+// round-trip measurement.
 //
 //   sink --listen IP:PORT [--echo] [--stats FILE]
 //
@@ -137,7 +138,7 @@ int main(int argc, char** argv) {
                 else if (h.seq + 1 == next) ++c.duplicates;
                 else next = h.seq + 1;
             }
-            if (echo) {
+            if (echo || (h.flags & kEchoMe)) {
                 reply_iovs[nreply] = {bufs[i], len};
                 replies[nreply] = {};
                 replies[nreply].msg_hdr.msg_iov = &reply_iovs[nreply];

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Prints the bench table from bench/run's JSON and draws it with gnuplot.
+
+    bench/report.py bench/results/bench-STAMP.json [--png FILE]
+
+Ratios are against the reference forwarder pair (refwd). Standard library
+only; the chart needs gnuplot (bench/run installs gnuplot-nox).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ORDER = ["kernel", "refwd", "socat", "porthop"]
+LABEL = {"kernel": "kernel path", "refwd": "reference fwd", "socat": "socat pair", "porthop": "porthop plain"}
+
+
+def fmt(v, spec="{:.0f}", none="-"):
+    return none if v is None else spec.format(v)
+
+
+def main():
+    args = sys.argv[1:]
+    png = None
+    if "--png" in args:
+        i = args.index("--png")
+        png = args[i + 1]
+        del args[i : i + 2]
+    doc = json.load(open(args[0]))
+    res = doc["results"]
+    thr = {(r["subject"], r["size"]): r for r in res if r["kind"] == "throughput"}
+    ins = {r["subject"]: r for r in res if r["kind"] == "instructions"}
+    lat = {(r["subject"], r["load"]): r for r in res if r["kind"] == "latency"}
+    scale = [r for r in res if r["kind"] == "scale"]
+    subjects = [s for s in ORDER if any(k[0] == s for k in thr)]
+    sizes = sorted({k[1] for k in thr})
+
+    print()
+    print(f"porthop bench {doc['stamp']}  ({doc['host']}, {doc['cores']} cores, load at end {doc['loadavg_at_end']}, "
+          f"{doc['trial_seconds']} s trials, median of {doc['repeat']} search(es), {doc['bench_seconds']} s in all)")
+    print("Loss-free rate: highest rate with < 0.1 % loss. CPU: utime+stime of the relay processes per million")
+    print("datagrams at that rate (client + server relay). instr/pkt: callgrind, user space only, 64 B at 4k pps.")
+    print()
+    head = f"{'subject':<15}"
+    for sz in sizes:
+        head += f"| {sz:>4} B: {'pps':>9} {'Mbit/s':>7} {'x ref':>6} {'CPU s/Mpkt':>11} "
+    head += f"| {'RSS MiB':>8} | {'instr/pkt':>9} {'x ref':>6}"
+    print(head)
+    print("-" * len(head))
+    for s in subjects:
+        line = f"{LABEL[s]:<15}"
+        for sz in sizes:
+            r = thr.get((s, sz))
+            ref = thr.get(("refwd", sz))
+            if not r:
+                line += "| " + " " * 44
+                continue
+            ratio = r["pps"] / ref["pps"] if ref and ref["pps"] else None
+            cpu = None
+            if r.get("cpu_s_per_mpkt_rc") is not None and s != "kernel":
+                cpu = r["cpu_s_per_mpkt_rc"] + r["cpu_s_per_mpkt_rs"]
+            pps = f"{r['pps']}{'+' if r.get('generator_limited') else ''}"
+            line += (f"| {'':>6}  {pps:>9} {r['mbps']:>7.1f} {fmt(ratio, '{:.2f}'):>6} "
+                     f"{fmt(cpu, '{:.2f}'):>11} ")
+        r = thr.get((s, sizes[0]))
+        rss = (r["rss_kb_rc"] + r["rss_kb_rs"]) / 1024 if r and s != "kernel" else None
+        i = ins.get(s)
+        ipp = i["ipp_rc"] + i["ipp_rs"] if i else None
+        iref = ins.get("refwd")
+        iratio = ipp / (iref["ipp_rc"] + iref["ipp_rs"]) if ipp and iref else None
+        line += f"| {fmt(rss, '{:.1f}'):>8} | {fmt(ipp, '{:.0f}'):>9} {fmt(iratio, '{:.2f}'):>6}"
+        print(line)
+    if any(r.get("generator_limited") for r in thr.values()):
+        print("  (+: the generator could not send faster; the relay's limit is at least this)")
+
+    if lat:
+        print()
+        print("Round trip through the pair to an echo behind the server relay (64 B), µs; added = minus the")
+        print("direct (kernel path) round trip at the same rate.")
+        print(f"{'subject':<15}| {'load':<16} {'p50':>7} {'p99':>7} {'max':>8} | {'added p50':>9} {'added p99':>9} | echoes")
+        base_light = lat.get(("kernel", "light"))
+        for s in subjects:
+            for load in ("light", "heavy"):
+                r = lat.get((s, load))
+                if not r:
+                    continue
+                base = base_light if load == "light" else lat.get(("kernel", "heavy:" + s))
+                add50 = r["p50_us"] - base["p50_us"] if base and s != "kernel" else None
+                add99 = r["p99_us"] - base["p99_us"] if base and s != "kernel" else None
+                desc = f"{load} {r['rate']:.0f} pps"
+                print(f"{LABEL[s]:<15}| {desc:<16} {r['p50_us']:>7.0f} {r['p99_us']:>7.0f} {r['max_us']:>8.0f} | "
+                      f"{fmt(add50, '{:+.0f}'):>9} {fmt(add99, '{:+.0f}'):>9} | {r['echoes']}/{r['sent']}")
+    for sc in scale:
+        print()
+        print(f"Session scale (porthop plain): {sc['sessions']} sessions x {sc['pps_each']} pps for {sc['seconds']} s: "
+              f"sent {sc['sent']}, received {sc['received']} (loss {sc['loss'] * 100:.3f} %), "
+              f"{sc['flows_at_sink']} flows reached the sink")
+        print(f"  user space per session: client {sc['user_bytes_per_session_rc']:.0f} B, "
+              f"server {sc['user_bytes_per_session_rs']:.0f} B (RSS delta / sessions; RSS "
+              f"{sc['rss_kb_rc'][1] / 1024:.1f} + {sc['rss_kb_rs'][1] / 1024:.1f} MiB)")
+        print(f"  kernel per session: socket buffers in use (ss -m) client {sc['kernel_skmem_bytes_per_session_rc']:.0f} B, "
+              f"server {sc['kernel_skmem_bytes_per_session_rs']:.0f} B; socket/inode/file slabs for the pair "
+              f"{sc['kernel_slab_bytes_per_session_pair']:.0f} B (global, approximate)")
+        print(f"  descriptors: client {sc['fds_rc']} of {sc['nofile_rc']}, server {sc['fds_rs']} of {sc['nofile_rs']} "
+              f"(RLIMIT_NOFILE as raised by porthop); CPU {sc['cpu_s']:.2f} s for the pair")
+
+    if png and shutil.which("gnuplot"):
+        draw(png, subjects, sizes, thr, lat, doc)
+    elif png:
+        print("report: gnuplot not found, no chart", file=sys.stderr)
+
+
+def draw(png, subjects, sizes, thr, lat, doc):
+    with tempfile.TemporaryDirectory() as d:
+        tput = os.path.join(d, "tput.dat")
+        with open(tput, "w") as f:
+            for s in subjects:
+                vals = [str(thr[(s, sz)]["pps"] / 1000 if (s, sz) in thr else 0) for sz in sizes]
+                f.write(f"\"{LABEL[s]}\" " + " ".join(vals) + "\n")
+        latf = os.path.join(d, "lat.dat")
+        with open(latf, "w") as f:
+            for s in subjects:
+                r = lat.get((s, "light"))
+                if r:
+                    f.write(f"\"{LABEL[s]}\" {r['p50_us']} {r['p99_us']}\n")
+        cols = " , ".join(
+            f"'{tput}' using {i + 2}:xtic(1) title '{sz} B'" for i, sz in enumerate(sizes))
+        script = f"""
+set terminal pngcairo size 1200,500 font ',10'
+set output '{png}'
+set multiplot layout 1,2 title 'porthop bench {doc["stamp"]} ({doc["cores"]} cores)'
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set grid ytics
+set key top right
+set title 'Loss-free rate (< 0.1 % loss)'
+set ylabel 'kpps'
+set yrange [0:*]
+plot {cols}
+set title 'Round trip at 1k pps, 64 B'
+set ylabel 'µs'
+plot '{latf}' using 2:xtic(1) title 'p50', '' using 3 title 'p99'
+unset multiplot
+"""
+        p = os.path.join(d, "plot.gp")
+        open(p, "w").write(script)
+        r = subprocess.run(["gnuplot", p], capture_output=True, text=True)
+        if r.returncode != 0:
+            print("report: gnuplot failed: " + r.stderr.strip(), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
