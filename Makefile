@@ -39,6 +39,22 @@ demo: build
 clean:
 	rm -rf build build-san
 
+# Packaging (packaging/, docs/deployment.md). make deb: a hardened Release
+# build in build-pkg/ packaged as build-pkg/porthop_VERSION_ARCH.deb. make cross
+# ARCH=arm64: a cross build with Debian's toolchain in build-arm64/ (PACKAGE=1
+# also packages it as build-arm64/porthop_VERSION_arm64.deb).
+ARCH ?= arm64
+PACKAGE ?= 0
+
+.PHONY: deb cross
+
+deb: deps
+	@bash packaging/deb/build-deb.sh
+
+cross:
+	@bash packaging/cross/build-cross.sh --install-deps --arch $(ARCH)
+	@if [ "$(PACKAGE)" = 1 ]; then bash packaging/deb/build-deb.sh --arch $(ARCH) --binary build-$(ARCH)/porthop; fi
+
 # make bench (root; not part of make test): builds the bench programs in
 # build-bench/ and runs bench/run (docs/bench.md). BENCH_ARGS passes options,
 # e.g. make bench BENCH_ARGS="--repeat 3 --scale-duration 60".

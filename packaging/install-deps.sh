@@ -12,10 +12,22 @@ packages=(
   # integration tests and the lab
   nftables iproute2 ngtcp2-server ngtcp2-client prometheus socat conntrack
   iputils-ping tcpdump openssl procps
-  # packaging (make deb, test_packaging_*): the arm64 cross toolchain is
-  # installed by make cross ARCH=arm64 (packaging/cross/build-cross.sh)
-  dpkg-dev lintian man-db jq curl shellcheck util-linux
+  # packaging (make deb, test_packaging_*; busybox for OpenWrt's awk)
+  dpkg-dev lintian man-db jq curl shellcheck util-linux busybox
 )
+
+# arm64 cross build (make cross ARCH=arm64, test_cross_arm64): Debian's cross
+# toolchain, qemu-user-static and the arm64 multiarch libraries (dpkg gets the
+# arm64 architecture). libevent-dev is not Multi-Arch: same in bookworm;
+# packaging/cross/build-cross.sh unpacks libevent-dev:arm64 itself.
+# PORTHOP_NO_CROSS=1 leaves all of these out.
+if [[ "${PORTHOP_NO_CROSS:-0}" != 1 ]]; then
+  packages+=(
+    g++-aarch64-linux-gnu qemu-user-static
+    libsodium-dev:arm64 libspdlog-dev:arm64 libfmt-dev:arm64 libsystemd-dev:arm64
+    libevent-core-2.1-7:arm64 libevent-extra-2.1-7:arm64 libevent-pthreads-2.1-7:arm64
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -34,5 +46,8 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+if [[ " ${missing[*]}" == *:arm64* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -33,7 +33,7 @@ done
 
 native_arch=$(dpkg --print-architecture)
 case "$arch" in
-    "$native_arch") triplet=$(dpkg-architecture -qDEB_HOST_MULTIARCH); strip=strip ;;
+    "$native_arch") triplet=$(dpkg-architecture -qDEB_HOST_MULTIARCH); strip="strip" ;;
     arm64) triplet=aarch64-linux-gnu; strip=aarch64-linux-gnu-strip ;;
     *) echo "build-deb: --arch $arch: only $native_arch and arm64 are supported" >&2; exit 2 ;;
 esac

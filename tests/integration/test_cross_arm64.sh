@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The arm64 build under qemu-user:
+#   - builds build-arm64/porthop with packaging/cross/build-cross.sh
+#     (incremental; about 2 minutes from scratch on 2 cores), unless
+#     PORTHOP_CROSS_BUILD=0, which takes the binary as it is;
+#   - the binary is an aarch64 ELF; under qemu, --version matches the host
+#     build's;
+#   - under qemu, a server and a client relay in a private network namespace
+#     echo datagrams of one session through a hopping port set, count the
+#     hops in /metrics, and exit 0 on SIGTERM;
+#   - prints the stripped size and the idle RSS (of the qemu process, which
+#     includes the emulator) of both relays, for the record.
+# Skipped, with the reason, when the cross toolchain is not installed
+# (packaging/install-deps.sh installs it unless PORTHOP_NO_CROSS=1).
+set -eEu -o pipefail
+
+TEST_NAME=$(basename "$0" .sh)
+SRC=${PORTHOP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+: "${PORTHOP_BIN:=$SRC/build/porthop}"
+BUILD=${PORTHOP_ARM64_BUILD:-$SRC/build-arm64}
+
+log()  { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
+ok()   { printf '[%s]   ok: %s\n' "$TEST_NAME" "$*"; }
+fail() { printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
+skip() { printf '[%s] SKIP: %s\n' "$TEST_NAME" "$*"; exit 0; }
+
+qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)
+if [[ "${PORTHOP_CROSS_BUILD:-1}" != 0 ]]; then
+    command -v aarch64-linux-gnu-g++ >/dev/null ||
+        skip "no arm64 cross toolchain (make cross ARCH=arm64 installs it, as root)"
+    [[ -n "$qemu" ]] || skip "no qemu-aarch64(-static) (make cross ARCH=arm64 installs qemu-user-static)"
+    start=$(date +%s)
+    bash "$SRC/packaging/cross/build-cross.sh" --build-dir "$BUILD" >"/tmp/porthop-$TEST_NAME-build.log" 2>&1 ||
+        { tail -n 30 "/tmp/porthop-$TEST_NAME-build.log"; fail "the arm64 build failed"; }
+    rm -f "/tmp/porthop-$TEST_NAME-build.log"
+    ok "build-arm64/porthop built in $(( $(date +%s) - start )) s"
+fi
+[[ -x "$BUILD/porthop" ]] || skip "no $BUILD/porthop (make cross ARCH=arm64 builds it)"
+[[ -n "$qemu" ]] || skip "no qemu-aarch64(-static) to run the arm64 binary"
+[[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces)"
+
+WORK=$(mktemp -d /tmp/porthop-it-"$TEST_NAME".XXXXXX)
+NS=porthop-arm-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+PIDS=()
+cleanup() {
+    local rc=$?
+    set +e
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    ip netns del "$NS" 2>/dev/null
+    if ((rc != 0)); then
+        for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
+    fi
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+file -b "$BUILD/porthop" | grep -q 'ARM aarch64' || fail "$BUILD/porthop is not arm64: $(file -b "$BUILD/porthop")"
+aarch64-linux-gnu-strip -o "$WORK/porthop" "$BUILD/porthop" 2>/dev/null || cp "$BUILD/porthop" "$WORK/porthop"
+arm=("$qemu" "$WORK/porthop")
+
+want=$("$PORTHOP_BIN" --version)
+got=$("${arm[@]}" --version) || fail "porthop --version under qemu failed"
+[[ "$got" == "$want" ]] || fail "arm64 --version: '$got', want '$want'"
+ok "aarch64 ELF, $(stat -c %s "$WORK/porthop") bytes stripped; under $(basename "$qemu"): $got"
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip netns exec "$NS" socat UDP4-RECVFROM:17002,bind=127.0.0.1,fork EXEC:cat >"$WORK/echo.log" 2>&1 &
+PIDS+=($!)
+ip netns exec "$NS" "${arm[@]}" server --listen 127.0.0.1:22000-22009 --upstream 127.0.0.1:17002 \
+    --metrics 127.0.0.1:9122 >"$WORK/server.log" 2>&1 &
+server_pid=$!
+PIDS+=("$server_pid")
+ip netns exec "$NS" "${arm[@]}" client --listen 127.0.0.1:14436 --server 127.0.0.1:22000-22009 \
+    --hop-interval 1s --hop-jitter 200ms --metrics 127.0.0.1:9121 >"$WORK/client.log" 2>&1 &
+client_pid=$!
+PIDS+=("$client_pid")
+
+healthy() { ip netns exec "$NS" curl -fsS -m 1 "http://$1/healthz" >/dev/null 2>&1; }
+for _ in $(seq 200); do healthy 127.0.0.1:9121 && healthy 127.0.0.1:9122 && break; sleep 0.05; done
+if ! { healthy 127.0.0.1:9121 && healthy 127.0.0.1:9122; }; then fail "arm64 relays not healthy under qemu"; fi
+sleep 1
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+log "idle RSS under qemu (emulator included): client $(rss "$client_pid") KiB, server (10 ports) $(rss "$server_pid") KiB"
+
+for i in 1 2 3 4 5 6; do
+    reply=$(echo "porthop-arm64-$i" | ip netns exec "$NS" socat -T 2 - UDP4:127.0.0.1:14436,sourceport=15556,reuseaddr) || true
+    [[ "$reply" == "porthop-arm64-$i" ]] || fail "echo $i through the arm64 relays: got '$reply'"
+    sleep 0.5
+done
+hops=$(ip netns exec "$NS" curl -fsS -m 2 http://127.0.0.1:9121/metrics |
+    awk '/^porthop_hops_total/ { n += $2 } END { print n + 0 }')
+((hops >= 1)) || fail "no hop counted in 3 s with hop-interval 1s"
+ok "6 echoes through the arm64 relay pair under qemu, $hops hops"
+
+kill -TERM "$client_pid" "$server_pid"
+wait "$client_pid" || fail "arm64 client relay: exit status $? on SIGTERM"
+wait "$server_pid" || fail "arm64 server relay: exit status $? on SIGTERM"
+ok "both arm64 relays exit 0 on SIGTERM"
