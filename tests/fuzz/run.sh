@@ -14,7 +14,8 @@
 # 1); copy it into tests/fuzz/regressions/TARGET/ once reported.
 #
 # Environment: FUZZ_SECONDS, FUZZ_BUILD_DIR (build-fuzz), FUZZ_JOBS (build
-# parallelism, 1), CXX (clang++).
+# parallelism, 1), FUZZ_CORPUS_DIR (where new inputs go, default
+# build-fuzz/corpus), CXX (clang++).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -87,7 +88,8 @@ for t in "${TARGETS[@]}"; do
         fi
     fi
     # 2. fuzz
-    mkdir -p "$BUILD/corpus/$t"
+    work_corpus="${FUZZ_CORPUS_DIR:-$BUILD/corpus}/$t"
+    mkdir -p "$work_corpus"
     seeds=()
     [[ -d "$HERE/corpus/$t" ]] && seeds=("$HERE/corpus/$t")
     dict=()
@@ -95,11 +97,11 @@ for t in "${TARGETS[@]}"; do
     rc=0
     "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len_of "$t")" \
         -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$t-" "${dict[@]}" \
-        "$BUILD/corpus/$t" "${seeds[@]}" >"$log" 2>&1 || rc=$?
+        "$work_corpus" "${seeds[@]}" >"$log" 2>&1 || rc=$?
     execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -n 1)
     rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$log" | tail -n 1)
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
-    corpus=$(find "$BUILD/corpus/$t" -type f | wc -l)
+    corpus=$(find "$work_corpus" -type f | wc -l)
     if [[ $rc -eq 0 ]]; then
         printf '%-20s ok     %10s executions %7s exec/s  cov %6s  corpus %5s  (%ss)\n' \
             "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$corpus" "$SECONDS_EACH"

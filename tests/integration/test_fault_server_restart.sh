@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Fault: the server relay is SIGKILLed in the middle of a real QUIC download
+# (lab, through both relays) and restarted within 2 s. The download must end
+# complete and byte-identical on the same QUIC connection (one handshake):
+# the client relay keeps its session, counts the ICMP errors of the gap as
+# send_error, and the new server relay picks the flow up (the QUIC server sees
+# the new upstream socket as a path change of the same connection).
+NAME=test_fault_server_restart
+# shellcheck source=tests/integration/fault_lib.sh
+. "$(dirname "$0")/fault_lib.sh"
+
+fault_lab_up
+start_server_relay
+start_client_relay
+download_start restart 30
+wait_bytes $(( 1 << 20 )) 15
+before=$(download_bytes)
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+t_kill=$(now_ns)
+log "server relay SIGKILLed at $before bytes"
+# A gap: the client relay's datagrams meet a closed port (ICMP).
+sleep 1
+start_server_relay
+gap_ms=$(( ($(now_ns) - t_kill) / 1000000 ))
+(( gap_ms <= 2000 )) || fail "restart took ${gap_ms} ms (> 2 s)"
+log "server relay restarted after ${gap_ms} ms"
+download_wait
+assert_download_ok
+send_errors=$(cmetric porthop_dropped_packets_total 'reason="send_error"')
+log "client relay: send_error drops during the gap: ${send_errors:-?}; sessions $(cmetric porthop_sessions)"
+kill -0 "$CLIENT_PID" || fail "the client relay died"
+(( ${send_errors:-0} > 0 )) || log "note: no send_error counted (no ICMP error reached the client relay during the gap)"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Fault: the client relay runs with --sndbuf 4096 during a real QUIC download,
+# and the router's LAN egress (r-lan) is a 20 Mbit/s TBF while the ISP link
+# is 200 Mbit/s: datagrams wait in that qdisc, hold the socket's send buffer,
+# and the relay's downstream socket says EAGAIN all the time (on a bare veth
+# the buffer is released at once and EAGAIN never comes). The relay must queue (send queue
+# bytes seen > 0) and count what the bounded queues refuse (queue_full), the
+# loop must not spin on writable events (CPU time well below wall time), and
+# the download ends complete and byte-identical on one QUIC connection.
+NAME=test_fault_tiny_sndbuf
+export FAULT_LINK_RATE="${FAULT_LINK_RATE:-200mbit}"
+export FAULT_MB="${FAULT_MB:-16}"
+# shellcheck source=tests/integration/fault_lib.sh
+. "$(dirname "$0")/fault_lib.sh"
+
+fault_lab_up
+start_server_relay
+start_client_relay --sndbuf 4096
+ip netns exec "$NS_ROUTER" tc qdisc replace dev r-lan root tbf rate 20mbit burst 32kb latency 200ms
+tck=$(clk_tck)
+cpu0=$(proc_cpu_ticks "$CLIENT_PID")
+t0=$(now_ns)
+download_start sndbuf 50
+max_queue=0
+while kill -0 "$DL_PID" 2>/dev/null; do
+    q=$(cmetric porthop_send_queue_bytes)
+    (( ${q:-0} > max_queue )) && max_queue=$q
+    sleep 0.05
+done
+cpu1=$(proc_cpu_ticks "$CLIENT_PID")
+wall_ms=$(( ($(now_ns) - t0) / 1000000 ))
+download_wait
+cpu_ms=$(( (cpu1 - cpu0) * 1000 / tck ))
+queue_full=$(cmetric porthop_dropped_packets_total 'reason="queue_full"')
+log "client relay: CPU ${cpu_ms} ms over ${wall_ms} ms wall ($(( cpu_ms * 100 / (wall_ms > 0 ? wall_ms : 1) ))%), send queue peak ${max_queue} B (sampled), queue_full drops ${queue_full:-?}"
+assert_download_ok
+(( cpu_ms * 100 < wall_ms * 80 )) || fail "the client relay used ${cpu_ms} ms CPU in ${wall_ms} ms: it spins"
+(( max_queue > 0 || ${queue_full:-0} > 0 )) || fail "no queueing seen with --sndbuf 4096 (queue peak 0, queue_full 0)"
+ok "queued under EAGAIN without spinning"
