@@ -64,6 +64,8 @@ constexpr Spec kSpecs[] = {
     {"psk-file", kRelays, Kind::text, "PATH", "Pre-shared key file, required by --mode session (see porthop genkey)"},
     {"idle-timeout", kRelays, Kind::text, "DURATION", "Close a session after this long without traffic (default 60s)"},
     {"max-sessions", kRelays, Kind::count, "N", "At most N sessions at once, 1 to 1000000 (default 4096)"},
+    {"new-session-rate", kRelays, Kind::count, "N",
+     "At most N new sessions a second from one source IP, burst 64; 0: no limit (default 20)"},
     {"sndbuf", kRelays, Kind::count, "BYTES", "SO_SNDBUF of every socket, 4096 to 1073741824, or 0 for the system default (default 4 MiB)"},
     {"rcvbuf", kRelays, Kind::count, "BYTES", "SO_RCVBUF of every socket, 4096 to 1073741824, or 0 for the system default (default 4 MiB)"},
     {"metrics", kRelays, Kind::text, "ADDR:PORT", "Serve /metrics and /healthz over HTTP here (default: off)"},
@@ -505,6 +507,7 @@ Options validate(unsigned role, const RawOptions& raw) {
         o.log_level = *level;
     }
     if (auto n = v.count("max-sessions", 1, 1'000'000, "1 to 1000000")) o.max_sessions = static_cast<uint32_t>(*n);
+    if (auto n = v.count("new-session-rate", 0, 1'000'000, "0 to 1000000")) o.new_session_rate = static_cast<uint32_t>(*n);
     if (auto n = v.buffer_size("sndbuf")) o.sndbuf = *n;
     if (auto n = v.buffer_size("rcvbuf")) o.rcvbuf = *n;
     if (const RawValue* c = v.get("config")) o.config_file = c->text;

@@ -60,6 +60,9 @@ struct Options {
     bool hop_on_slowdown = false;
 
     uint32_t max_sessions = 4096;
+    // New sessions a second from one source IP (a flood from one host cannot
+    // fill the table); 0: no limit.
+    uint32_t new_session_rate = 20;
     // Kernel socket buffer sizes in bytes (SO_SNDBUF / SO_RCVBUF); 0 keeps the
     // system default. The default is large because a QUIC sender bursts a
     // whole congestion window at once, and the system's 208 KiB holds fewer

@@ -114,22 +114,34 @@ bool Address::operator==(const Address& other) const {
     return same_ip(other) && port() == other.port();
 }
 
-size_t Address::hash() const {
-    // FNV-1a over the IP and port: cheap, no allocation, good enough spread
-    // for a table keyed by peers.
+namespace {
+// FNV-1a: cheap, no allocation, good enough spread for tables keyed by peers.
+struct Fnv {
     uint64_t h = 1469598103934665603ull;
-    auto mix = [&h](const void* p, size_t n) {
+    void mix(const void* p, size_t n) {
         auto* b = static_cast<const unsigned char*>(p);
         for (size_t i = 0; i < n; ++i) {
             h ^= b[i];
             h *= 1099511628211ull;
         }
-    };
+    }
+};
+}  // namespace
+
+size_t Address::ip_hash() const {
+    Fnv f;
+    if (family() == AF_INET) f.mix(&v4(storage_).sin_addr, sizeof(in_addr));
+    if (family() == AF_INET6) f.mix(&v6(storage_).sin6_addr, sizeof(in6_addr));
+    return static_cast<size_t>(f.h);
+}
+
+size_t Address::hash() const {
+    Fnv f;
     uint16_t p = port();
-    mix(&p, sizeof p);
-    if (family() == AF_INET) mix(&v4(storage_).sin_addr, sizeof(in_addr));
-    if (family() == AF_INET6) mix(&v6(storage_).sin6_addr, sizeof(in6_addr));
-    return static_cast<size_t>(h);
+    f.mix(&p, sizeof p);
+    if (family() == AF_INET) f.mix(&v4(storage_).sin_addr, sizeof(in_addr));
+    if (family() == AF_INET6) f.mix(&v6(storage_).sin6_addr, sizeof(in6_addr));
+    return static_cast<size_t>(f.h);
 }
 
 std::string Address::ip_string() const {

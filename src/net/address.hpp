@@ -53,6 +53,7 @@ public:
 
     bool operator==(const Address& other) const;
     size_t hash() const;
+    size_t ip_hash() const;  // of the IP alone
 
 private:
     sockaddr_storage storage_{};

@@ -19,6 +19,7 @@ constexpr int kBatchesPerWakeup = 4;
 ClientRelay::ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options)
     : Relay(base, metrics, options),
       hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes, options.hop_on_stall},
+      new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
     auto socket = net::UdpSocket::open(options.listen.family());
     socket.set_buffer_sizes(static_cast<int>(options.sndbuf), static_cast<int>(options.rcvbuf));
@@ -42,7 +43,7 @@ void ClientRelay::shutdown() {
 
 ClientRelay::Session* ClientRelay::find_or_open(const net::Address& peer, TimePoint now) {
     if (Session* s = sessions_.find(peer)) return s;
-    if (sessions_.full()) {
+    if (sessions_.full() || !new_sessions_.allow(peer, now)) {
         metrics_.drop(DropReason::session_limit);
         return nullptr;
     }

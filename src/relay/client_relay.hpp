@@ -10,6 +10,7 @@
 
 #include "relay/hop_schedule.hpp"
 #include "relay/relay.hpp"
+#include "relay/new_session_limiter.hpp"
 #include "relay/session_table.hpp"
 
 namespace porthop::relay {
@@ -44,6 +45,7 @@ private:
 
     HopPolicy hop_policy_;
     std::unique_ptr<Endpoint> downstream_;
+    NewSessionLimiter new_sessions_;
     SessionTable<Session> sessions_;
 };
 

@@ -16,7 +16,7 @@ constexpr int kBatchesPerWakeup = 4;
 }  // namespace
 
 ServerRelay::ServerRelay(event_base& base, metrics::Registry& metrics, const config::Options& options)
-    : Relay(base, metrics, options), sessions_(metrics, options.max_sessions) {
+    : Relay(base, metrics, options), new_sessions_(options.new_session_rate), sessions_(metrics, options.max_sessions) {
     listeners_.reserve(options.listen_ports.size());
     for (uint16_t port : options.listen_ports.ports) {
         auto socket = net::UdpSocket::open(options.listen_ip.family());
@@ -40,7 +40,7 @@ void ServerRelay::shutdown() {
 
 ServerRelay::Session* ServerRelay::find_or_open(const net::Address& peer, TimePoint now) {
     if (Session* s = sessions_.find(peer)) return s;
-    if (sessions_.full()) {
+    if (sessions_.full() || !new_sessions_.allow(peer, now)) {
         metrics_.drop(DropReason::session_limit);
         return nullptr;
     }

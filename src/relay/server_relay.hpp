@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "relay/relay.hpp"
+#include "relay/new_session_limiter.hpp"
 #include "relay/session_table.hpp"
 
 namespace porthop::relay {
@@ -38,6 +39,7 @@ private:
     void sweep(TimePoint now) override;
 
     std::vector<std::unique_ptr<Endpoint>> listeners_;
+    NewSessionLimiter new_sessions_;
     SessionTable<Session> sessions_;
 };
 
