@@ -79,6 +79,7 @@ config client "edge"   # a comment after the section
 	option max_sessions '0100'
 	option hop_bytes 'lots'
 	option sndbuf '0'
+	option new_session_rate '5'
 	list   metrics '1'
 	list   metrics "2"
 	option hop_interval	'5s'	# tabs around the value
@@ -87,7 +88,7 @@ config client "edge"   # a comment after the section
 # config client 'commented'
 EOF
 want_edge='{"listen":"127.0.0.1:4433","server":"host\"name:20000-20001","log-level":"it'"'"'s",
-  "hop-on-slowdown":true,"max-sessions":100,"hop-bytes":"lots","sndbuf":0,"metrics":"1,2",
+  "hop-on-slowdown":true,"max-sessions":100,"hop-bytes":"lots","sndbuf":0,"new-session-rate":5,"metrics":"1,2",
   "hop-interval":"5s","idle-timeout":"2m"}'
 
 for a in "${awks[@]}"; do
