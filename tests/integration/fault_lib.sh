@@ -180,3 +180,22 @@ proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo
 proc_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # utime + stime
 clk_tck() { getconf CLK_TCK; }
+
+# ---- sampling (flood tests, soak) --------------------------------------------
+
+# sample_start PID FILE: every 0.1 s append "rss_kb fds" of PID to FILE until
+# sample_stop; SAMPLER_PID.
+sample_start() {
+    local pid=$1 file=$2
+    : >"$file"
+    (
+        while kill -0 "$pid" 2>/dev/null; do
+            echo "$(proc_rss_kb "$pid") $(proc_fds "$pid")" >>"$file"
+            sleep 0.1
+        done
+    ) &
+    SAMPLER_PID=$!
+}
+sample_stop() { kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; }
+peak_rss_kb() { awk 'BEGIN {m = 0} $1 > m {m = $1} END {print m}' "$1"; }
+peak_fds() { awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$1"; }
