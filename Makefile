@@ -64,3 +64,18 @@ bench: build
 	cmake -S bench -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build build-bench -j $(JOBS)
 	bash bench/run $(BENCH_ARGS)
+
+# Reliability (docs/reliability.md). make fuzz: every libFuzzer target of
+# tests/fuzz/ (clang, ASan + UBSan, built in build-fuzz/) for FUZZ_SECONDS
+# each. make soak: SOAK_MINUTES of QUIC downloads through both relays in the
+# lab, hopping every second; RSS, descriptors and sessions once a minute.
+FUZZ_SECONDS ?= 60
+SOAK_MINUTES ?= 10
+
+.PHONY: fuzz soak
+
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
+
+soak: build
+	SOAK_MINUTES=$(SOAK_MINUTES) PORTHOP_BIN=$(CURDIR)/$(BUILD_DIR)/porthop bash tests/integration/soak_quic.sh

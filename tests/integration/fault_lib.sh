@@ -104,7 +104,7 @@ fault_lab_up() {
     lab_load "$LAB_ID"
     quic_prepare "$WORK" "$FAULT_MB"
     quic_server_start "$NS_VPS" "$WORK" 4433
-    log "lab $LAB_ID up (link $LAB_LINK_RATE, loss ${LAB_LOSS}%, no throttle); payload $FAULT_MB MiB"
+    log "lab $LAB_ID up (link $LAB_LINK_RATE, loss ${LAB_LOSS}%, throttle age $LAB_AGE bytes $LAB_BYTES (0: off)); payload $FAULT_MB MiB"
 }
 
 start_server_relay() {
