@@ -32,6 +32,8 @@ def main():
     res = doc["results"]
     thr = {(r["subject"], r["size"]): r for r in res if r["kind"] == "throughput"}
     ins = {r["subject"]: r for r in res if r["kind"] == "instructions"}
+    cpu = {(r["subject"], r["size"]): r for r in res if r["kind"] == "cpu_fixed"}
+    fixed_rate = next((r["rate"] for r in cpu.values()), None)
     lat = {(r["subject"], r["load"]): r for r in res if r["kind"] == "latency"}
     scale = [r for r in res if r["kind"] == "scale"]
     subjects = [s for s in ORDER if any(k[0] == s for k in thr)]
@@ -40,8 +42,9 @@ def main():
     print()
     print(f"porthop bench {doc['stamp']}  ({doc['host']}, {doc['cores']} cores, load at end {doc['loadavg_at_end']}, "
           f"{doc['trial_seconds']} s trials, median of {doc['repeat']} search(es), {doc['bench_seconds']} s in all)")
-    print("Loss-free rate: highest rate with < 0.1 % loss. CPU: utime+stime of the relay processes per million")
-    print("datagrams at that rate (client + server relay). instr/pkt: callgrind, user space only, 64 B at 4k pps.")
+    print("Loss-free rate: highest rate with < 0.1 % loss. CPU: utime+stime (system calls and the softirq work they")
+    print(f"carry included) of both relay processes per million datagrams at a common {fixed_rate} pps. RSS: both relays.")
+    print("instr/pkt: callgrind, user space only, both relays, 64 B at 4k pps (one datagram per wake-up).")
     print()
     head = f"{'subject':<15}"
     for sz in sizes:
@@ -58,12 +61,13 @@ def main():
                 line += "| " + " " * 44
                 continue
             ratio = r["pps"] / ref["pps"] if ref and ref["pps"] else None
-            cpu = None
-            if r.get("cpu_s_per_mpkt_rc") is not None and s != "kernel":
-                cpu = r["cpu_s_per_mpkt_rc"] + r["cpu_s_per_mpkt_rs"]
+            c = cpu.get((s, sz))
+            cpu_v = None
+            if c and c.get("cpu_s_per_mpkt_rc") is not None:
+                cpu_v = c["cpu_s_per_mpkt_rc"] + c["cpu_s_per_mpkt_rs"]
             pps = f"{r['pps']}{'+' if r.get('generator_limited') else ''}"
             line += (f"| {'':>6}  {pps:>9} {r['mbps']:>7.1f} {fmt(ratio, '{:.2f}'):>6} "
-                     f"{fmt(cpu, '{:.2f}'):>11} ")
+                     f"{fmt(cpu_v, '{:.2f}'):>11} ")
         r = thr.get((s, sizes[0]))
         rss = (r["rss_kb_rc"] + r["rss_kb_rs"]) / 1024 if r and s != "kernel" else None
         i = ins.get(s)
@@ -103,6 +107,8 @@ def main():
         print(f"  kernel per session: socket buffers in use (ss -m) client {sc['kernel_skmem_bytes_per_session_rc']:.0f} B, "
               f"server {sc['kernel_skmem_bytes_per_session_rs']:.0f} B; socket/inode/file slabs for the pair "
               f"{sc['kernel_slab_bytes_per_session_pair']:.0f} B (global, approximate)")
+        print(f"  drops counted by porthop: client {sc.get('drops_rc', {})}, server {sc.get('drops_rs', {})}; "
+              f"kernel receive-buffer overflows {sc.get('rcvbuf_errors', {})}")
         print(f"  descriptors: client {sc['fds_rc']} of {sc['nofile_rc']}, server {sc['fds_rs']} of {sc['nofile_rs']} "
               f"(RLIMIT_NOFILE as raised by porthop); CPU {sc['cpu_s']:.2f} s for the pair")
 
@@ -125,12 +131,15 @@ def draw(png, subjects, sizes, thr, lat, doc):
                 r = lat.get((s, "light"))
                 if r:
                     f.write(f"\"{LABEL[s]}\" {r['p50_us']} {r['p99_us']}\n")
+        lat_rows = sum(1 for s in subjects if lat.get((s, "light")))
+        lat_plot = (f"set title 'Round trip at 1k pps, 64 B'\nset ylabel 'µs'\n"
+                    f"plot '{latf}' using 2:xtic(1) title 'p50', '' using 3 title 'p99'") if lat_rows else ""
         cols = " , ".join(
             f"'{tput}' using {i + 2}:xtic(1) title '{sz} B'" for i, sz in enumerate(sizes))
         script = f"""
 set terminal pngcairo size 1200,500 font ',10'
 set output '{png}'
-set multiplot layout 1,2 title 'porthop bench {doc["stamp"]} ({doc["cores"]} cores)'
+set multiplot layout 1,{2 if lat_rows else 1} title 'porthop bench {doc["stamp"]} ({doc["cores"]} cores)'
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -141,9 +150,7 @@ set title 'Loss-free rate (< 0.1 % loss)'
 set ylabel 'kpps'
 set yrange [0:*]
 plot {cols}
-set title 'Round trip at 1k pps, 64 B'
-set ylabel 'µs'
-plot '{latf}' using 2:xtic(1) title 'p50', '' using 3 title 'p99'
+{lat_plot}
 unset multiplot
 """
         p = os.path.join(d, "plot.gp")
