@@ -5,7 +5,15 @@
 // listening socket last. Two of them in a row make the reference pair that
 // porthop is compared with: the practical limit of a userspace relay design.
 //
-//   refwd --listen IP:PORT --to IP:PORT [--batch N]
+//   refwd --listen IP:PORT --to IP:PORT [--batch N] [--unconnected] [--cmsgs]
+//
+// Two switches add, one at a time, kernel work that porthop does and the
+// minimal design does not, to measure what each costs (docs/bench.md):
+// --unconnected sends upstream with an address per datagram (sendmmsg on an
+// unconnected socket: a route lookup per datagram, as a hopping session
+// does); --cmsgs asks for IP_PKTINFO and SO_RXQ_OVFL on every received
+// datagram and sends replies with an IP_PKTINFO source (as porthop's
+// relays do).
 
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -40,11 +48,17 @@ struct Batch {
 
 // Moves what `in` has to `out` (to `to` unless out is connected); returns the
 // number received. Leaves the last source in *last_from when asked.
+bool g_cmsgs = false;
+char g_ctrl[kMax][64];
+in_pktinfo g_local{};  // source for replies (--cmsgs)
+
 size_t pump(int in, int out, Batch& b, size_t batch, const sockaddr_in* to, sockaddr_in* last_from,
             uint64_t& dropped) {
     for (size_t i = 0; i < batch; ++i) {
         b.msgs[i].msg_hdr.msg_name = last_from ? &b.from[i] : nullptr;
         b.msgs[i].msg_hdr.msg_namelen = last_from ? sizeof b.from[i] : 0;
+        b.msgs[i].msg_hdr.msg_control = g_cmsgs ? g_ctrl[i] : nullptr;
+        b.msgs[i].msg_hdr.msg_controllen = g_cmsgs ? sizeof g_ctrl[i] : 0;
     }
     int got = recvmmsg(in, b.msgs, unsigned(batch), MSG_DONTWAIT, nullptr);
     if (got <= 0) return 0;
@@ -53,6 +67,18 @@ size_t pump(int in, int out, Batch& b, size_t batch, const sockaddr_in* to, sock
         b.iovs[i].iov_len = b.msgs[i].msg_len;  // send exactly what came in
         b.msgs[i].msg_hdr.msg_name = to ? const_cast<sockaddr_in*>(to) : nullptr;
         b.msgs[i].msg_hdr.msg_namelen = to ? sizeof *to : 0;
+        b.msgs[i].msg_hdr.msg_control = nullptr;
+        b.msgs[i].msg_hdr.msg_controllen = 0;
+        if (g_cmsgs && last_from == nullptr && to != nullptr) {
+            // a reply with its source address chosen, as porthop's relays send
+            cmsghdr* c = reinterpret_cast<cmsghdr*>(g_ctrl[i]);
+            c->cmsg_level = IPPROTO_IP;
+            c->cmsg_type = IP_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof g_local);
+            std::memcpy(CMSG_DATA(c), &g_local, sizeof g_local);
+            b.msgs[i].msg_hdr.msg_control = g_ctrl[i];
+            b.msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof g_local);
+        }
     }
     int done = 0;
     while (done < got) {
@@ -72,11 +98,14 @@ size_t pump(int in, int out, Batch& b, size_t batch, const sockaddr_in* to, sock
 }  // namespace
 
 int main(int argc, char** argv) {
-    Args a(argc, argv, {});
+    Args a(argc, argv, {"unconnected", "cmsgs"});
     if (!a.has("listen") || !a.has("to")) usage_error("refwd: --listen IP:PORT --to IP:PORT are required");
     sockaddr_in listen_addr = parse_addr(a.str("listen"));
     sockaddr_in to = parse_addr(a.str("to"));
     size_t batch = std::clamp<size_t>(size_t(a.num("batch", 64)), 1, kMax);
+    const bool unconnected = a.has("unconnected");
+    g_cmsgs = a.has("cmsgs");
+    g_local.ipi_spec_dst = listen_addr.sin_addr;
 
     // Blocking sockets (a full send buffer waits rather than drops);
     // receives never block (MSG_DONTWAIT).
@@ -86,7 +115,14 @@ int main(int argc, char** argv) {
     set_buffers(down, 4 << 20);
     set_buffers(up, 4 << 20);
     if (bind(down, reinterpret_cast<sockaddr*>(&listen_addr), sizeof listen_addr) != 0) die("bind");
-    if (connect(up, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) die("connect");
+    if (!unconnected && connect(up, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) die("connect");
+    if (g_cmsgs) {
+        int on = 1;
+        for (int fd : {down, up}) {
+            setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
+            setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+        }
+    }
 
     struct sigaction sa{};
     sa.sa_handler = [](int) { g_quit = 1; };
@@ -110,7 +146,7 @@ int main(int argc, char** argv) {
         int n = epoll_wait(ep, events, 2, 200);
         for (int i = 0; i < n; ++i) {
             if (events[i].data.fd == down) {
-                size_t got = pump(down, up, b, batch, nullptr, &peer, dropped);
+                size_t got = pump(down, up, b, batch, unconnected ? &to : nullptr, &peer, dropped);
                 if (got) have_peer = true;
                 fwd += got;
             } else if (have_peer) {

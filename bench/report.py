@@ -13,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 
-ORDER = ["kernel", "refwd", "socat", "porthop"]
-LABEL = {"kernel": "kernel path", "refwd": "reference fwd", "socat": "socat pair", "porthop": "porthop plain"}
+ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat", "porthop"]
+LABEL = {"kernel": "kernel path", "refwd": "reference fwd", "socat": "socat pair", "porthop": "porthop plain",
+         "refwd-u": "ref +unconn", "refwd-c": "ref +cmsgs", "refwd-uc": "ref +unconn+cm"}
 
 
 def fmt(v, spec="{:.0f}", none="-"):
@@ -111,6 +112,14 @@ def main():
               f"kernel receive-buffer overflows {sc.get('rcvbuf_errors', {})}")
         print(f"  descriptors: client {sc['fds_rc']} of {sc['nofile_rc']}, server {sc['fds_rs']} of {sc['nofile_rs']} "
               f"(RLIMIT_NOFILE as raised by porthop); CPU {sc['cpu_s']:.2f} s for the pair")
+
+    micro = [r for r in res if r["kind"] == "micro"]
+    if micro:
+        print()
+        print("Micro-benchmarks (Google Benchmark, median of 3, CPU time per iteration):")
+        for r in micro:
+            extra = f"  ({r['items_per_second'] / 1e6:.1f} M items/s)" if r.get("items_per_second") else ""
+            print(f"  {r['name']:<40} {r['cpu_ns']:>12.1f} ns{extra}")
 
     if png and shutil.which("gnuplot"):
         draw(png, subjects, sizes, thr, lat, doc)
