@@ -12,7 +12,7 @@ NAME=test_fault_server_restart
 fault_lab_up
 start_server_relay
 start_client_relay
-download_start restart 30
+download_start restart 40
 wait_bytes $(( 1 << 20 )) 15
 before=$(download_bytes)
 kill -KILL "$SERVER_PID"
@@ -25,6 +25,12 @@ start_server_relay
 gap_ms=$(( ($(now_ns) - t_kill) / 1000000 ))
 (( gap_ms <= 2000 )) || fail "restart took ${gap_ms} ms (> 2 s)"
 log "server relay restarted after ${gap_ms} ms"
+up_at_restart=$(cmetric porthop_packets_total 'direction="upstream"')
+progress() { (( $(download_bytes) > before + 65536 )); }
+if ! wait_until 15 "the download to move again" progress; then
+    log "client relay: upstream packets $up_at_restart at the restart, $(cmetric porthop_packets_total 'direction="upstream"') 15 s later; new server relay: sessions $(smetric porthop_sessions), packets upstream $(smetric porthop_packets_total 'direction="upstream"')"
+    fail "the download stays at $(download_bytes) bytes after the server relay restart. A download-only QUIC client sends nothing until data arrives, and the QUIC server retransmits to the killed relay's upstream socket (its old port, now closed): nothing reaches the new server relay, the connection is deadlocked (docs/reliability.md)"
+fi
 download_wait
 assert_download_ok
 send_errors=$(cmetric porthop_dropped_packets_total 'reason="send_error"')

@@ -3,6 +3,7 @@
 //
 //   flood_udp --dst IP --ports LO-HI --src-net A.B.C.D/LEN [--count N]
 //             [--min-size B] [--max-size B] [--rate PPS] [--seed S]
+//             [--src-port P]
 //
 // Each datagram goes to a random port of LO-HI on IP, from a random address
 // of the source network and a random port 1024-65535 (so nearly every
@@ -10,7 +11,9 @@
 // 0..65507, the largest UDP payload over IPv4) of random bytes. Sources need
 // not exist: each datagram is sent from a fresh IP_TRANSPARENT socket bound
 // to its source (root / CAP_NET_ADMIN), so the kernel routes and fragments it
-// like any other. --rate paces the sends (0: as fast as possible). Prints
+// like any other. --rate paces the sends (0: as fast as possible).
+// --src-port fixes the source port (with a /32 network: one source, one
+// session, e.g. to overrun one socket's send queue). Prints
 // one line: sent, failed, distinct sources, bytes, seconds.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -33,7 +36,7 @@ namespace {
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "flood_udp: %s\nusage: flood_udp --dst IP --ports LO-HI --src-net A.B.C.D/LEN [--count N] "
-                 "[--min-size B] [--max-size B] [--rate PPS] [--seed S]\n",
+                 "[--min-size B] [--max-size B] [--rate PPS] [--seed S] [--src-port P]\n",
                  why);
     std::exit(2);
 }
@@ -54,7 +57,7 @@ int main(int argc, char** argv) {
     unsigned port_lo = 0, port_hi = 0;
     uint32_t net = 0, mask = 0;
     bool have_net = false;
-    unsigned long count = 100000, min_size = 0, max_size = 65507, rate = 0, seed = 0;
+    unsigned long count = 100000, min_size = 0, max_size = 65507, rate = 0, seed = 0, src_port = 0;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&]() -> const char* {
@@ -89,6 +92,9 @@ int main(int argc, char** argv) {
             max_size = number(value(), "--max-size");
         } else if (a == "--rate") {
             rate = number(value(), "--rate");
+        } else if (a == "--src-port") {
+            src_port = number(value(), "--src-port");
+            if (src_port == 0 || src_port > 65535) usage("--src-port: 1-65535");
         } else if (a == "--seed") {
             seed = number(value(), "--seed");
         } else {
@@ -117,7 +123,7 @@ int main(int argc, char** argv) {
         sockaddr_in src{};
         src.sin_family = AF_INET;
         src.sin_addr.s_addr = htonl(net | host);
-        src.sin_port = htons(static_cast<uint16_t>(1024 + rng() % (65536 - 1024)));
+        src.sin_port = htons(static_cast<uint16_t>(src_port != 0 ? src_port : 1024 + rng() % (65536 - 1024)));
         sockaddr_in to{};
         to.sin_family = AF_INET;
         to.sin_addr = dst;
