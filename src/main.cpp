@@ -6,9 +6,11 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <optional>
 #include <variant>
 
 #include "config/parse.hpp"
+#include "crypto/session_crypto.hpp"
 #include "loop/event_base.hpp"
 #include "metrics/http_endpoint.hpp"
 #include "metrics/registry.hpp"
@@ -37,20 +39,29 @@ void setup_logging(const config::Options& options) {
 }
 
 int run_relay(const config::Options& options) {
-    setup_logging(options);
+    std::optional<crypto::Key> psk;
     if (options.mode == config::Mode::session) {
-        return fail("--mode session: not available in this build yet; use --mode plain");
+        try {
+            psk = crypto::load_key_file(options.psk_file);
+        } catch (const crypto::KeyError& e) {
+            return fail(e.what());
+        }
     }
+    setup_logging(options);
     if (options.hop_on_slowdown) {
         return fail("--hop-on-slowdown: not available in this build yet; use --hop-on-stall or --hop-interval");
     }
 
     size_t sockets = options.role == config::Role::server ? options.listen_ports.size() : 1;
-    size_t needed = sockets + options.max_sessions + kFdReserve;
+    // A session-mode client session holds two upstream sockets during a
+    // hop's grace period.
+    size_t per_session = options.mode == config::Mode::session && options.role == config::Role::client ? 2 : 1;
+    size_t needed = sockets + per_session * options.max_sessions + kFdReserve;
     net::FdLimit limit = net::raise_fd_limit(needed);
     if (limit.soft < needed) {
         return fail("needs " + std::to_string(needed) + " file descriptors (" + std::to_string(sockets) +
-                    " listening sockets + --max-sessions " + std::to_string(options.max_sessions) + " + " +
+                    " listening sockets + " + (per_session == 2 ? "2 x " : "") + "--max-sessions " +
+                    std::to_string(options.max_sessions) + " + " +
                     std::to_string(kFdReserve) + "), but the hard limit is " + std::to_string(limit.hard) +
                     ": raise it (ulimit -Hn, LimitNOFILE=) or lower --max-sessions");
     }
@@ -59,7 +70,7 @@ int run_relay(const config::Options& options) {
     metrics::Registry registry;
     std::unique_ptr<relay::Relay> relay;
     try {
-        relay = relay::make_relay(*base, registry, options);
+        relay = relay::make_relay(*base, registry, options, psk ? &*psk : nullptr);
     } catch (const net::NetError& e) {
         return fail(std::string("--listen: ") + e.what());
     }
@@ -99,6 +110,12 @@ int run_relay(const config::Options& options) {
 
 int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
+    try {
+        crypto::init();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "porthop: %s\n", e.what());
+        return 1;
+    }
     config::Command command;
     try {
         command = config::parse_command_line(argc, argv);
@@ -113,7 +130,8 @@ int main(int argc, char** argv) {
                 if (!c.text.empty() && c.text.back() != '\n') std::fputc('\n', stdout);
                 return 0;
             } else if constexpr (std::is_same_v<T, config::GenKey>) {
-                return fail("genkey: session mode is not available in this build yet");
+                std::puts(crypto::encode_key(crypto::generate_key()).c_str());
+                return 0;
             } else {
                 return run_relay(c.options);
             }

@@ -60,8 +60,12 @@ constexpr Spec kSpecs[] = {
     {"hop-on-stall", kClient, Kind::text, "DURATION",
      "Hop at once when nothing came back for this long while sending (default 0s: off)"},
     {"hop-on-slowdown", kClient, Kind::flag, "", "Hop when the current port gets much slower than earlier ones"},
+    {"hop-grace", kClient, Kind::text, "DURATION",
+     "Session mode: keep the previous hop's socket open this long for late replies (default 3s)"},
     {"mode", kRelays, Kind::text, "plain|session", "Protocol between the relays (default plain)"},
     {"psk-file", kRelays, Kind::text, "PATH", "Pre-shared key file, required by --mode session (see porthop genkey)"},
+    {"mtu", kRelays, Kind::count, "BYTES",
+     "Session mode: path MTU, 576 to 65535; a datagram that would not fit once framed is dropped (default 1500)"},
     {"idle-timeout", kRelays, Kind::text, "DURATION", "Close a session after this long without traffic (default 60s)"},
     {"max-sessions", kRelays, Kind::count, "N", "At most N sessions at once, 1 to 1000000 (default 4096)"},
     {"new-session-rate", kRelays, Kind::count, "N",
@@ -508,6 +512,7 @@ Options validate(unsigned role, const RawOptions& raw) {
     }
     if (auto n = v.count("max-sessions", 1, 1'000'000, "1 to 1000000")) o.max_sessions = static_cast<uint32_t>(*n);
     if (auto n = v.count("new-session-rate", 0, 1'000'000, "0 to 1000000")) o.new_session_rate = static_cast<uint32_t>(*n);
+    if (auto n = v.count("mtu", 576, 65535, "576 to 65535")) o.mtu = static_cast<uint32_t>(*n);
     if (auto n = v.buffer_size("sndbuf")) o.sndbuf = *n;
     if (auto n = v.buffer_size("rcvbuf")) o.rcvbuf = *n;
     if (const RawValue* c = v.get("config")) o.config_file = c->text;
@@ -526,6 +531,7 @@ Options validate(unsigned role, const RawOptions& raw) {
         if (auto n = v.count("hop-bytes", 0, UINT64_MAX, "a number of bytes, or 0 to turn it off")) o.hop_bytes = *n;
         if (auto d = v.duration("hop-on-stall")) o.hop_on_stall = *d;
         o.hop_on_slowdown = v.flag("hop-on-slowdown");
+        if (auto d = v.duration("hop-grace")) o.hop_grace = *d;
     }
 
     if (o.mode == Mode::session && o.psk_file.empty()) {

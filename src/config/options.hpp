@@ -58,6 +58,13 @@ struct Options {
     uint64_t hop_bytes = 0;      // 0: off
     Duration hop_on_stall{0};    // 0: off
     bool hop_on_slowdown = false;
+    // session mode: how long the socket of the previous hop stays open for
+    // late replies after the session moved to a fresh source port.
+    Duration hop_grace{3'000};
+
+    // session mode: the path MTU the framed datagrams must fit (IP and UDP
+    // headers included); a datagram that would not is dropped (oversize).
+    uint32_t mtu = 1500;
 
     uint32_t max_sessions = 4096;
     // New sessions a second from one source IP (a flood from one host cannot

@@ -38,6 +38,13 @@ bool Event::pending() const {
     return event_pending(ev_, EV_READ | EV_WRITE | EV_TIMEOUT | EV_SIGNAL, nullptr) != 0;
 }
 
+void Event::reassign(int fd) {
+    event_base* base = event_get_base(ev_);
+    short what = event_get_events(ev_);
+    event_del(ev_);
+    event_assign(ev_, base, fd, what, &Event::trampoline, this);
+}
+
 void Event::trampoline(evutil_socket_t, short what, void* self) {
     static_cast<Event*>(self)->cb_(what);
 }

@@ -33,6 +33,8 @@ public:
     void add(std::chrono::microseconds timeout);   // timer, or fd with timeout
     void remove();
     bool pending() const;
+    // Points the (removed) event at another descriptor; allocates nothing.
+    void reassign(int fd);
 
 private:
     static void trampoline(evutil_socket_t, short what, void* self);

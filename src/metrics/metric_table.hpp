@@ -17,7 +17,7 @@ enum class Type : uint8_t { counter, gauge };
 enum class Direction : uint8_t { upstream, downstream, count_ };
 enum class DropReason : uint8_t {
     queue_full, foreign_source, no_session, auth, send_error, oversize, session_limit, malformed, rcvbuf_overflow,
-    count_
+    replay, count_
 };
 enum class CloseReason : uint8_t { idle, error, shutdown, count_ };
 enum class HopReason : uint8_t { interval, bytes, stall, slowdown, count_ };
@@ -25,7 +25,7 @@ enum class HopReason : uint8_t { interval, bytes, stall, slowdown, count_ };
 inline constexpr std::string_view kDirectionNames[] = {"upstream", "downstream"};
 inline constexpr std::string_view kDropReasonNames[] = {
     "queue_full", "foreign_source", "no_session", "auth", "send_error", "oversize", "session_limit", "malformed",
-    "rcvbuf_overflow"};
+    "rcvbuf_overflow", "replay"};
 inline constexpr std::string_view kCloseReasonNames[] = {"idle", "error", "shutdown"};
 inline constexpr std::string_view kHopReasonNames[] = {"interval", "bytes", "stall", "slowdown"};
 

@@ -13,9 +13,9 @@ void enable_receive_info(const UdpSocket& socket, bool destination) {
     if (socket.local_address().is_v6()) ::setsockopt(socket.fd(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
 }
 
-RecvBatch::RecvBatch() : buffers_(std::make_unique_for_overwrite<std::byte[]>(kBatchSize * kMaxDatagram)) {
+RecvBatch::RecvBatch() : buffers_(std::make_unique_for_overwrite<std::byte[]>(kBatchSize * kStride)) {
     for (size_t i = 0; i < kBatchSize; ++i) {
-        iovs_[i].iov_base = buffers_.get() + i * kMaxDatagram;
+        iovs_[i].iov_base = slot(i);
         iovs_[i].iov_len = kMaxDatagram;
     }
 }

@@ -23,6 +23,10 @@ inline constexpr size_t kBatchSize = 64;
 // The largest UDP payload over IPv4 is 65507 bytes; one more byte lets
 // MSG_TRUNC flag anything larger (an IPv6 jumbogram) instead of cutting it.
 inline constexpr size_t kMaxDatagram = 65536;
+// Room kept free before and after each received payload, so that a relay can
+// prepend a header and append a tag in place (session mode) without a copy.
+inline constexpr size_t kHeadroom = 64;
+inline constexpr size_t kTailroom = 64;
 
 // A datagram to send: its payload and destination (neither owned); no
 // destination for a connected socket. `from`, when set, is the local IP to
@@ -62,6 +66,12 @@ public:
     std::span<const std::byte> payload(size_t i) const {
         return {slot(i), msgs_[i].msg_len < kMaxDatagram ? msgs_[i].msg_len : kMaxDatagram};
     }
+    // The same bytes, writable: [data(i) - kHeadroom, data(i) + kMaxDatagram +
+    // kTailroom) belongs to datagram i, for in-place framing.
+    std::span<std::byte> payload(size_t i) {
+        return {slot(i), msgs_[i].msg_len < kMaxDatagram ? msgs_[i].msg_len : kMaxDatagram};
+    }
+    std::byte* data(size_t i) { return slot(i); }
     const Address& source(size_t i) const { return sources_[i]; }
     // The datagram was larger than kMaxDatagram and was cut.
     bool truncated(size_t i) const { return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
@@ -74,7 +84,8 @@ public:
 
 private:
     static constexpr size_t kControlSize = 128;
-    const std::byte* slot(size_t i) const { return buffers_.get() + i * kMaxDatagram; }
+    static constexpr size_t kStride = kHeadroom + kMaxDatagram + kTailroom;
+    std::byte* slot(size_t i) const { return buffers_.get() + i * kStride + kHeadroom; }
     std::unique_ptr<std::byte[]> buffers_;
     std::array<mmsghdr, kBatchSize> msgs_{};
     std::array<iovec, kBatchSize> iovs_{};

@@ -83,6 +83,16 @@ void SendQueue::pop_front() {
     }
 }
 
+size_t SendQueue::clear() {
+    size_t dropped = count_;
+    while (count_ > 0) pop_front();
+    if (ring_) {
+        ring_.reset();
+        budget_.release(capacity_);
+    }
+    return dropped;
+}
+
 SendResult SendQueue::flush(const UdpSocket& socket) {
     SendResult total;
     std::array<OutDatagram, kBatchSize> batch;

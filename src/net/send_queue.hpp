@@ -45,6 +45,10 @@ public:
     // those the kernel refuses for good (counted in the result).
     SendResult flush(const UdpSocket& socket);
 
+    // Drops everything queued (the socket is going away); returns how many
+    // datagrams were dropped.
+    size_t clear();
+
     bool empty() const { return count_ == 0; }
     size_t packets() const { return count_; }
     size_t payload_bytes() const { return payload_bytes_; }

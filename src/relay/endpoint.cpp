@@ -9,7 +9,8 @@ Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Directi
       sends_(sends),
       queue_(ctx.queue_capacity, ctx.budget),
       read_ev_(ctx.base, socket_.fd(), EV_READ | EV_PERSIST, [cb = std::move(on_readable)](short) { cb(); }),
-      write_ev_(ctx.base, socket_.fd(), EV_WRITE | EV_PERSIST, [this](short) { on_writable(); }) {
+      write_ev_(ctx.base, socket_.fd(), EV_WRITE | EV_PERSIST, [this](short) { on_writable(); }),
+      destinations_(destinations) {
     net::enable_receive_info(socket_, destinations);
     read_ev_.add();
 }
@@ -66,6 +67,28 @@ void Endpoint::on_writable() {
 void Endpoint::account(const net::SendResult& r) {
     if (r.sent != 0) ctx_.metrics.relayed(sends_, r.sent, r.sent_bytes);
     if (r.failed != 0) ctx_.metrics.drop(metrics::DropReason::send_error, r.failed);
+}
+
+void Endpoint::drop_queue() {
+    read_ev_.remove();
+    write_ev_.remove();
+    if (size_t dropped = queue_.clear()) ctx_.metrics.drop(metrics::DropReason::send_error, dropped);
+    sync_queue_gauge();
+    kernel_drops_ = 0;
+}
+
+void Endpoint::reseat(net::UdpSocket socket) {
+    drop_queue();
+    socket_ = std::move(socket);
+    read_ev_.reassign(socket_.fd());
+    write_ev_.reassign(socket_.fd());
+    net::enable_receive_info(socket_, destinations_);
+    read_ev_.add();
+}
+
+void Endpoint::close_socket() {
+    drop_queue();
+    socket_.close();
 }
 
 void Endpoint::sync_queue_gauge() {

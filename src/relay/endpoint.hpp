@@ -44,11 +44,21 @@ public:
     void transmit(std::span<const net::OutDatagram> msgs);
     size_t queued_bytes() const { return queue_.payload_bytes(); }
 
+    // Session mode's source-port hop: closes the current socket (dropping
+    // what waits in its queue, counted as send_error) and carries on with
+    // `socket`, same callbacks. Allocates nothing.
+    void reseat(net::UdpSocket socket);
+    // Closes the socket (same accounting); the endpoint stays idle until
+    // reseated.
+    void close_socket();
+    bool is_open() const { return socket_.is_open(); }
+
 private:
     void on_writable();
     void account(const net::SendResult& r);
     void queue_rest(std::span<const net::OutDatagram> msgs);
     void sync_queue_gauge();
+    void drop_queue();
 
     EndpointContext& ctx_;
     net::UdpSocket socket_;
@@ -58,6 +68,7 @@ private:
     uint32_t kernel_drops_ = 0;  // the socket's SO_RXQ_OVFL count already counted
     loop::Event read_ev_;
     loop::Event write_ev_;
+    bool destinations_;
 };
 
 }  // namespace porthop::relay

@@ -1,9 +1,12 @@
 #include "relay/relay.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "relay/client_relay.hpp"
 #include "relay/server_relay.hpp"
+#include "relay/session_client_relay.hpp"
+#include "relay/session_server_relay.hpp"
 
 namespace porthop::relay {
 
@@ -28,7 +31,13 @@ Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options
     sweep_timer_.add(sweep_period(options.idle_timeout));
 }
 
-std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options) {
+std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options,
+                                  const crypto::Key* psk) {
+    if (options.mode == config::Mode::session) {
+        if (psk == nullptr) throw std::invalid_argument("session mode needs the pre-shared key");
+        if (options.role == config::Role::client) return std::make_unique<SessionClientRelay>(base, metrics, options, *psk);
+        return std::make_unique<SessionServerRelay>(base, metrics, options, *psk);
+    }
     if (options.role == config::Role::client) return std::make_unique<ClientRelay>(base, metrics, options);
     return std::make_unique<ServerRelay>(base, metrics, options);
 }

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "config/options.hpp"
+#include "crypto/session_crypto.hpp"
 #include "loop/event_base.hpp"
 #include "metrics/registry.hpp"
 #include "net/batch_io.hpp"
@@ -55,8 +56,10 @@ private:
     loop::Event sweep_timer_;
 };
 
-// Builds the relay of options.role; throws net::NetError when a socket cannot
-// be set up (the caller reports it and exits 2).
-std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options);
+// Builds the relay of options.role and options.mode (session mode needs the
+// pre-shared key); throws net::NetError when a socket cannot be set up (the
+// caller reports it and exits 2).
+std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options,
+                                  const crypto::Key* psk = nullptr);
 
 }  // namespace porthop::relay

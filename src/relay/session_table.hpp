@@ -13,8 +13,9 @@
 
 namespace porthop::relay {
 
-// Session must have a member `TimePoint last_active`.
-template <typename Session>
+// Session must have a member `TimePoint last_active`. Key: the peer address
+// (plain mode) or the session id (session mode's server relay).
+template <typename Session, typename Key = net::Address, typename Hash = net::AddressHash>
 class SessionTable {
 public:
     SessionTable(metrics::Registry& metrics, size_t max_sessions) : metrics_(metrics), max_(max_sessions) {
@@ -24,14 +25,14 @@ public:
     SessionTable(const SessionTable&) = delete;
     SessionTable& operator=(const SessionTable&) = delete;
 
-    Session* find(const net::Address& peer) {
+    Session* find(const Key& peer) {
         auto it = table_.find(peer);
         return it == table_.end() ? nullptr : it->second.get();
     }
     bool full() const { return table_.size() >= max_; }
     size_t size() const { return table_.size(); }
 
-    Session& insert(const net::Address& peer, std::unique_ptr<Session> s) {
+    Session& insert(const Key& peer, std::unique_ptr<Session> s) {
         Session& ref = *s;
         table_.emplace(peer, std::move(s));
         metrics_.add(metrics::Family::sessions_opened);
@@ -76,7 +77,7 @@ public:
 private:
     metrics::Registry& metrics_;
     size_t max_;
-    std::unordered_map<net::Address, std::unique_ptr<Session>, net::AddressHash> table_;
+    std::unordered_map<Key, std::unique_ptr<Session>, Hash> table_;
 };
 
 }  // namespace porthop::relay

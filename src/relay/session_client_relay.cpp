@@ -1,0 +1,223 @@
+#include "relay/session_client_relay.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "relay/batch_groups.hpp"
+#include "relay/session_mtu.hpp"
+
+namespace porthop::relay {
+
+using metrics::Direction;
+using metrics::DropReason;
+
+namespace {
+constexpr int kBatchesPerWakeup = 4;
+}  // namespace
+
+SessionClientRelay::SessionClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options,
+                                       const crypto::Key& psk)
+    : Relay(base, metrics, options),
+      tx_(psk, crypto::Direction::client_to_server),
+      rx_(psk, crypto::Direction::server_to_client),
+      hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes, options.hop_on_stall},
+      new_sessions_(options.new_session_rate),
+      sessions_(metrics, options.max_sessions) {
+    auto socket = net::UdpSocket::open(options.listen.family());
+    socket.set_buffer_sizes(static_cast<int>(options.sndbuf), static_cast<int>(options.rcvbuf));
+    socket.bind(options.listen);
+    downstream_ = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
+                                             [this] { on_downstream_readable(); }, options.listen.is_wildcard());
+    spdlog::info("client relay (session mode) listening on {}, server {} ports {}", listen_address().to_string(),
+                 options.server_ip.ip_string(), options.server_ports.to_string());
+}
+
+SessionClientRelay::~SessionClientRelay() { shutdown(); }
+
+net::Address SessionClientRelay::listen_address() const {
+    return downstream_ ? downstream_->socket().local_address() : net::Address{};
+}
+
+void SessionClientRelay::shutdown() {
+    sessions_.close_all(metrics::CloseReason::shutdown);
+    downstream_.reset();
+}
+
+size_t SessionClientRelay::upstream_sockets() {
+    size_t n = 0;
+    sessions_.for_each([&](Session& s) {
+        for (auto& e : s.up) n += e && e->is_open() ? 1 : 0;
+    });
+    return n;
+}
+
+net::UdpSocket SessionClientRelay::open_upstream_socket() const {
+    auto socket = net::UdpSocket::open(options_.server_ip.family());
+    socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
+    return socket;
+}
+
+SessionClientRelay::Session* SessionClientRelay::find_or_open(const net::Address& peer, TimePoint now) {
+    if (Session* s = sessions_.find(peer)) return s;
+    if (sessions_.full() || !new_sessions_.allow(peer, now)) {
+        metrics_.drop(DropReason::session_limit);
+        return nullptr;
+    }
+    try {
+        auto socket = open_upstream_socket();
+        auto s = std::make_unique<Session>(peer, options_.server_ip,
+                                           HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now));
+        Session* raw = s.get();
+        s->id = crypto::random_session_id();
+        s->last_active = now;
+        s->last_reply = now;
+        s->target.set_port(s->hop.port());
+        s->up[0] = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
+                                              [this, raw] { on_upstream_readable(*raw, 0); });
+        spdlog::debug("session {} opened, id {:016x}, first port {}", peer.to_string(), s->id, s->hop.port());
+        return &sessions_.insert(peer, std::move(s));
+    } catch (const net::NetError& e) {
+        spdlog::debug("cannot open a session for {}: {}", peer.to_string(), e.what());
+        metrics_.drop(DropReason::session_limit);
+        return nullptr;
+    }
+}
+
+// Moves the session to a fresh source port: the other slot's socket (a
+// previous hop's, if still in grace) is replaced by a new one, which becomes
+// current; the socket used until now stays open for --hop-grace. The slot's
+// endpoint object is reused, so a hop allocates nothing once both exist.
+void SessionClientRelay::hop_source(Session& s, TimePoint now) {
+    uint8_t next = s.current ^ 1;
+    try {
+        auto socket = open_upstream_socket();
+        if (s.up[next]) {
+            s.up[next]->reseat(std::move(socket));
+        } else {
+            Session* raw = &s;
+            s.up[next] = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
+                                                    [this, raw, next] { on_upstream_readable(*raw, next); });
+        }
+    } catch (const net::NetError& e) {
+        // Out of descriptors: keep the source port, hop the destination only.
+        spdlog::debug("session {}: no fresh source port: {}", s.peer.to_string(), e.what());
+        return;
+    }
+    s.current = next;
+    s.previous_until = now + options_.hop_grace;
+}
+
+void SessionClientRelay::on_downstream_readable() {
+    for (int round = 0; round < kBatchesPerWakeup; ++round) {
+        auto r = downstream_->receive(batch_);
+        if (r.count == 0) break;
+        TimePoint now = tick();
+
+        size_t limit = max_framed_payload(options_.mtu, options_.server_ip);
+        std::array<Session*, net::kBatchSize> owners;
+        for (size_t i = 0; i < r.count; ++i) {
+            owners[i] = nullptr;
+            if (batch_.truncated(i) || batch_.payload(i).size() + crypto::kOverhead > limit) {
+                metrics_.drop(DropReason::oversize);
+                continue;
+            }
+            owners[i] = find_or_open(batch_.source(i), now);
+        }
+
+        bool wildcard = options_.listen.is_wildcard();
+        for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
+            if (wildcard) s.local = batch_.destination(indices.back());
+            uint64_t bytes = 0;
+            for (size_t i : indices) bytes += batch_.payload(i).size();
+            if (auto reason = s.hop.before_send(now, bytes, s.last_reply)) {
+                metrics_.add(metrics::Family::hops, *reason);
+                s.target.set_port(s.hop.port());
+                hop_source(s, now);
+            }
+            std::array<net::OutDatagram, net::kBatchSize> out;
+            size_t n = 0;
+            for (size_t i : indices) {
+                auto framed = tx_.seal(batch_.data(i), batch_.payload(i).size(), s.id, s.send_counter++);
+                out[n++] = net::OutDatagram::make(framed, &s.target);
+            }
+            s.up[s.current]->transmit(std::span(out.data(), n));
+            s.last_active = now;
+        });
+        if (r.count < net::kBatchSize) break;
+    }
+}
+
+void SessionClientRelay::on_upstream_readable(Session& s, uint8_t slot) {
+    Endpoint& upstream = *s.up[slot];
+    for (int round = 0; round < kBatchesPerWakeup; ++round) {
+        auto r = upstream.receive(batch_);
+        if (r.error != 0) {
+            metrics_.drop(DropReason::send_error);
+            if (!net::is_icmp_error(r.error)) {
+                if (slot == s.current) {
+                    s.broken = true;  // closed by the next sweep
+                } else {
+                    upstream.close_socket();
+                }
+            }
+            break;
+        }
+        if (r.count == 0) break;
+        TimePoint now = tick();
+
+        std::array<net::OutDatagram, net::kBatchSize> out;
+        size_t n = 0;
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < r.count; ++i) {
+            const net::Address& from = batch_.source(i);
+            if (!from.same_ip(options_.server_ip) || !options_.server_ports.contains(from.port())) {
+                metrics_.drop(DropReason::foreign_source);
+                continue;
+            }
+            if (batch_.truncated(i)) {
+                metrics_.drop(DropReason::oversize);
+                continue;
+            }
+            std::span<std::byte> datagram = batch_.payload(i);
+            auto header = crypto::parse_header(datagram);
+            if (!header) {
+                metrics_.drop(DropReason::malformed);
+                continue;
+            }
+            if (header->session_id != s.id) {
+                metrics_.drop(DropReason::auth);
+                continue;
+            }
+            if (!s.window.check(header->counter)) {
+                metrics_.drop(DropReason::replay);
+                continue;
+            }
+            auto opened = rx_.open(datagram, *header);
+            if (!opened) {
+                metrics_.drop(DropReason::auth);
+                continue;
+            }
+            s.window.accept(header->counter);
+            out[n++] = net::OutDatagram::make(*opened, &s.peer, &s.local);
+            bytes += opened->size();
+        }
+        if (n != 0) {
+            s.hop.received(bytes);
+            downstream_->transmit(std::span(out.data(), n));
+            s.last_active = now;
+            s.last_reply = now;
+        }
+        if (r.count < net::kBatchSize) break;
+    }
+}
+
+void SessionClientRelay::sweep(TimePoint now) {
+    size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
+    if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
+    // The previous hop's socket, once its grace period is over.
+    sessions_.for_each([&](Session& s) {
+        auto& previous = s.up[s.current ^ 1];
+        if (previous && previous->is_open() && now >= s.previous_until) previous->close_socket();
+    });
+}
+
+}  // namespace porthop::relay
