@@ -97,7 +97,8 @@ bool Reloader::reload() {
         }
         reread = std::move(run->options);
     } catch (const config::ConfigError& e) {
-        spdlog::error("SIGHUP: re-reading {}: {}; running configuration kept", what, e.what());
+        // The message names the option and, for the file, the file.
+        spdlog::error("SIGHUP: {}; running configuration kept", e.what());
         return false;
     }
 
