@@ -7,14 +7,19 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <new>
+#include <set>
 #include <vector>
 
 #include "loop/event_base.hpp"
 #include "metrics/registry.hpp"
 #include "net/batch_io.hpp"
+#include "crypto/session_crypto.hpp"
 #include "relay/client_relay.hpp"
 #include "relay/server_relay.hpp"
+#include "relay/session_client_relay.hpp"
+#include "relay/session_server_relay.hpp"
 
 namespace {
 std::atomic<bool> g_counting{false};
@@ -27,6 +32,9 @@ std::atomic<size_t> g_allocations{0};
 #define PORTHOP_COUNT_ALLOCATIONS 0
 #else
 #define PORTHOP_COUNT_ALLOCATIONS 1
+// The replacements below pair malloc with free; GCC, seeing operator new
+// inlined into a caller, would mistake that for a mismatch.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(size_t n) {
     if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
     if (void* p = std::malloc(n ? n : 1)) return p;
@@ -56,13 +64,19 @@ struct Harness {
     net::UdpSocket echo = net::UdpSocket::open(AF_INET);
     net::UdpSocket app = net::UdpSocket::open(AF_INET);
     std::unique_ptr<loop::Event> echo_ev;
-    std::unique_ptr<relay::ServerRelay> server;
-    std::unique_ptr<relay::ClientRelay> client;
+    std::unique_ptr<relay::Relay> server;
+    std::unique_ptr<relay::Relay> client;
+    relay::SessionServerRelay* session_server = nullptr;  // session mode only
+    relay::SessionClientRelay* session_client = nullptr;
+    crypto::Key psk;
+    config::PortSet ports;
     net::Address client_addr;
     net::RecvBatch echo_batch;
     std::vector<std::byte> payload = std::vector<std::byte>(1200, std::byte{0x5a});
 
-    explicit Harness(const char* client_listen = "127.0.0.1") {
+    explicit Harness(const char* client_listen = "127.0.0.1", config::Mode mode = config::Mode::plain) {
+        crypto::init();
+        psk = crypto::generate_key();
         auto lo = *net::Address::parse_ip("127.0.0.1", 0);
         echo.bind(lo);
         app.bind(lo);
@@ -75,7 +89,6 @@ struct Harness {
         echo_ev->add();
 
         uint16_t first = random_port_base();
-        config::PortSet ports;
         for (uint16_t p = first; p < first + 8; ++p) ports.ports.push_back(p);
 
         config::Options so;
@@ -83,7 +96,14 @@ struct Harness {
         so.listen_ip = lo;
         so.listen_ports = ports;
         so.upstream = echo.local_address();
-        server = std::make_unique<relay::ServerRelay>(*base, server_metrics, so);
+        so.mode = mode;
+        if (mode == config::Mode::session) {
+            auto s = std::make_unique<relay::SessionServerRelay>(*base, server_metrics, so, psk);
+            session_server = s.get();
+            server = std::move(s);
+        } else {
+            server = std::make_unique<relay::ServerRelay>(*base, server_metrics, so);
+        }
 
         config::Options co;
         co.role = config::Role::client;
@@ -92,8 +112,17 @@ struct Harness {
         co.server_ports = ports;
         co.hop_interval = 1ms;  // hop nearly every batch: the hop path is hot too
         co.hop_jitter = 0ms;
-        client = std::make_unique<relay::ClientRelay>(*base, client_metrics, co);
-        client_addr = client->listen_address();
+        co.mode = mode;
+        if (mode == config::Mode::session) {
+            auto c = std::make_unique<relay::SessionClientRelay>(*base, client_metrics, co, psk);
+            session_client = c.get();
+            client_addr = c->listen_address();
+            client = std::move(c);
+        } else {
+            auto c = std::make_unique<relay::ClientRelay>(*base, client_metrics, co);
+            client_addr = c->listen_address();
+            client = std::move(c);
+        }
     }
 
     // Sends `count` datagrams from the app and runs the loop until they are
@@ -160,4 +189,169 @@ TEST(RelayLoopback, ShutdownCountsOpenSessionsClosed) {
     EXPECT_FALSE(h.server->listening());
     EXPECT_EQ(h.client_metrics.get(metrics::Family::sessions_closed, metrics::CloseReason::shutdown), 1u);
     EXPECT_EQ(h.server_metrics.get(metrics::Family::sessions_closed, metrics::CloseReason::shutdown), 1u);
+}
+
+// ---------------------------------------------------------------------------
+// Session mode (docs/protocol.md).
+
+namespace {
+
+uint64_t drops(metrics::Registry& m, metrics::DropReason r) { return m.get(metrics::Family::dropped, r); }
+
+// Runs the loop until pred() or the deadline.
+template <typename Pred>
+bool run_until(Harness& h, Pred pred, std::chrono::milliseconds limit = 5000ms) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        event_base_loop(h.base.get(), EVLOOP_NONBLOCK);
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST(RelayLoopbackSession, EchoesEveryDatagramThroughBothRelays) {
+    Harness h("127.0.0.1", config::Mode::session);
+    EXPECT_EQ(h.round_trip(2000), 2000u);
+    EXPECT_EQ(h.client_metrics.get(metrics::Family::packets, metrics::Direction::upstream), 2000u);
+    EXPECT_EQ(h.client_metrics.get(metrics::Family::packets, metrics::Direction::downstream), 2000u);
+    // The server relay's upstream carries plaintext; the hop carries framed datagrams.
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::bytes, metrics::Direction::upstream), 2000u * 1200);
+    EXPECT_EQ(h.client_metrics.get(metrics::Family::bytes, metrics::Direction::upstream),
+              2000u * (1200 + crypto::kOverhead));
+    EXPECT_EQ(h.client_metrics.get(metrics::Family::sessions), 1u);
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::sessions), 1u);
+    EXPECT_GT(h.client_metrics.get(metrics::Family::hops, metrics::HopReason::interval), 0u);
+    EXPECT_EQ(drops(h.server_metrics, metrics::DropReason::auth), 0u);
+    EXPECT_EQ(drops(h.client_metrics, metrics::DropReason::auth), 0u);
+}
+
+TEST(RelayLoopbackSession, HotPathAllocatesNothingPerDatagram) {
+    if (!PORTHOP_COUNT_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under sanitizers";
+    Harness h("127.0.0.1", config::Mode::session);
+    ASSERT_EQ(h.round_trip(100), 100u);  // the session, both upstream endpoints, lazy buffers exist now
+    uint64_t hops_before = h.client_metrics.get(metrics::Family::hops, metrics::HopReason::interval);
+    g_allocations = 0;
+    g_counting = true;
+    size_t back = h.round_trip(5000);
+    g_counting = false;
+    EXPECT_EQ(back, 5000u);
+    // Hops (each a fresh source socket) happened while counting.
+    EXPECT_GT(h.client_metrics.get(metrics::Family::hops, metrics::HopReason::interval), hops_before);
+    EXPECT_EQ(g_allocations.load(), 0u);
+}
+
+TEST(RelayLoopbackSession, SourcePortChangesAcrossHops) {
+    Harness h("127.0.0.1", config::Mode::session);
+    std::set<uint16_t> source_ports;
+    for (int i = 0; i < 40; ++i) {
+        ASSERT_EQ(h.round_trip(5), 5u);
+        auto peers = h.session_server->session_peers();
+        ASSERT_EQ(peers.size(), 1u);  // one session throughout: keyed by id, not by sender
+        source_ports.insert(peers[0].port());
+        auto t = std::chrono::steady_clock::now() + 2ms;
+        while (std::chrono::steady_clock::now() < t) event_base_loop(h.base.get(), EVLOOP_NONBLOCK);
+    }
+    EXPECT_GE(source_ports.size(), 10u);
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::sessions_opened), 1u);
+    // The current socket and at most one previous one in its grace period.
+    EXPECT_LE(h.session_client->upstream_sockets(), 2u);
+    EXPECT_GE(h.session_client->upstream_sockets(), 1u);
+}
+
+TEST(RelayLoopbackSession, UnauthenticatedDatagramsCreateNothingAndGetNoReply) {
+    Harness h("127.0.0.1", config::Mode::session);
+    auto prober = net::UdpSocket::open(AF_INET);
+    prober.bind(*net::Address::parse_ip("127.0.0.1", 0));
+    auto wrong = crypto::generate_key();
+    crypto::Cipher wrong_tx(wrong, crypto::Direction::client_to_server);
+    size_t sent = 0;
+    std::array<std::byte, 256> buf{};
+    for (uint16_t port : h.ports.ports) {
+        auto to = *net::Address::parse_ip("127.0.0.1", port);
+        for (size_t n = 0; n < 64; ++n) {  // garbage of every length, wrong version or too short
+            for (size_t i = 0; i < n; ++i) buf[i] = static_cast<std::byte>(n + i);
+            ::sendto(prober.fd(), buf.data(), n, 0, to.sockaddr_ptr(), to.length());
+            ++sent;
+        }
+        // Well-formed, but sealed with another key.
+        auto framed = wrong_tx.seal(buf.data() + 64, 100, 0x1234, 0);
+        ::sendto(prober.fd(), framed.data(), framed.size(), 0, to.sockaddr_ptr(), to.length());
+        ++sent;
+    }
+    ASSERT_TRUE(run_until(h, [&] {
+        return drops(h.server_metrics, metrics::DropReason::auth) + drops(h.server_metrics, metrics::DropReason::malformed) == sent;
+    }));
+    EXPECT_EQ(h.server->sessions(), 0u);
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::sessions_opened), 0u);
+    EXPECT_EQ(drops(h.server_metrics, metrics::DropReason::auth), h.ports.size());
+    EXPECT_EQ(::recv(prober.fd(), buf.data(), buf.size(), MSG_DONTWAIT), -1);
+    // The legitimate path still works.
+    EXPECT_EQ(h.round_trip(10), 10u);
+}
+
+TEST(RelayLoopbackSession, RepliesFollowTheNewSourceAfterNatRebinding) {
+    Harness h("127.0.0.1", config::Mode::session);
+    crypto::Cipher tx(h.psk, crypto::Direction::client_to_server);
+    crypto::Cipher rx(h.psk, crypto::Direction::server_to_client);
+    auto lo = *net::Address::parse_ip("127.0.0.1", 0);
+    auto a = net::UdpSocket::open(AF_INET);
+    auto b = net::UdpSocket::open(AF_INET);
+    a.bind(lo);
+    b.bind(lo);
+    auto server_port = *net::Address::parse_ip("127.0.0.1", h.ports.ports[3]);
+    const uint64_t id = 0xfeedfacecafebeefull;
+    std::array<std::byte, 2048> buf{};
+
+    auto send_from = [&](net::UdpSocket& s, uint64_t counter, std::vector<std::byte>* copy = nullptr) {
+        std::memset(buf.data() + 64, 0x42, 500);
+        auto framed = tx.seal(buf.data() + 64, 500, id, counter);
+        if (copy) copy->assign(framed.begin(), framed.end());
+        ::sendto(s.fd(), framed.data(), framed.size(), 0, server_port.sockaddr_ptr(), server_port.length());
+    };
+    // A valid reply: sealed for this session, payload as sent.
+    auto got_reply = [&](net::UdpSocket& s) {
+        ssize_t n = ::recv(s.fd(), buf.data() + 64, 1500, MSG_DONTWAIT);
+        if (n <= 0) return false;
+        std::span<std::byte> d(buf.data() + 64, static_cast<size_t>(n));
+        auto hdr = crypto::parse_header(d);
+        EXPECT_TRUE(hdr);
+        if (!hdr) return false;
+        EXPECT_EQ(hdr->session_id, id);
+        auto plain = rx.open(d, *hdr);
+        EXPECT_TRUE(plain);
+        return plain && plain->size() == 500;
+    };
+
+    std::vector<std::byte> first;
+    send_from(a, 0, &first);
+    ASSERT_TRUE(run_until(h, [&] { return got_reply(a); }));
+    send_from(a, 1);
+    ASSERT_TRUE(run_until(h, [&] { return got_reply(a); }));
+
+    // The NAT maps the flow to a new source port: same session, new address.
+    send_from(b, 2);
+    ASSERT_TRUE(run_until(h, [&] { return got_reply(b); }));
+    send_from(b, 3);
+    ASSERT_TRUE(run_until(h, [&] { return got_reply(b); }));
+    EXPECT_EQ(h.server->sessions(), 1u);
+    EXPECT_EQ(h.session_server->session_peers()[0], b.local_address());
+
+    // A replay of the first datagram from the old address is dropped and
+    // does not move the session back.
+    ::sendto(a.fd(), first.data(), first.size(), 0, server_port.sockaddr_ptr(), server_port.length());
+    ASSERT_TRUE(run_until(h, [&] { return drops(h.server_metrics, metrics::DropReason::replay) == 1; }));
+    EXPECT_EQ(h.session_server->session_peers()[0], b.local_address());
+    EXPECT_EQ(::recv(a.fd(), buf.data(), buf.size(), MSG_DONTWAIT), -1);
+}
+
+TEST(RelayLoopbackSession, OversizeDatagramsAreDroppedAndCounted) {
+    Harness h("127.0.0.1", config::Mode::session);
+    // 1500 - 28 - 33 = 1439 bytes fit; 1440 does not.
+    h.payload.assign(1439, std::byte{1});
+    EXPECT_EQ(h.round_trip(10), 10u);
+    h.payload.assign(1440, std::byte{1});
+    ::sendto(h.app.fd(), h.payload.data(), h.payload.size(), 0, h.client_addr.sockaddr_ptr(), h.client_addr.length());
+    ASSERT_TRUE(run_until(h, [&] { return drops(h.client_metrics, metrics::DropReason::oversize) == 1; }));
 }
