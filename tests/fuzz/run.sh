@@ -82,7 +82,7 @@ for t in "${TARGETS[@]}"; do
     if [[ ${#regressions[@]} -gt 0 ]]; then
         if ! "$bin" "${regressions[@]}" >"$BUILD/$t.regressions.log" 2>&1; then
             echo "$t: REGRESSION: a kept crash input fails again (log: $BUILD/$t.regressions.log)"
-            tail -n 30 "$BUILD/$t.regressions.log"
+            grep -E 'Running: |what\(\)|ERROR: |runtime error|invariant failed|SUMMARY' "$BUILD/$t.regressions.log" | head -n 12
             status=1
             continue
         fi
