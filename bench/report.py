@@ -13,8 +13,8 @@ import subprocess
 import sys
 import tempfile
 
-ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat", "porthop"]
-LABEL = {"kernel": "kernel path", "refwd": "reference fwd", "socat": "socat pair", "porthop": "porthop plain",
+ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat", "porthop", "porthop-session"]
+LABEL = {"kernel": "kernel path", "refwd": "reference fwd", "socat": "socat pair", "porthop": "porthop plain", "porthop-session": "porthop session",
          "refwd-u": "ref +unconn", "refwd-c": "ref +cmsgs", "refwd-uc": "ref +unconn+cm"}
 
 
