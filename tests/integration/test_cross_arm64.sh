@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The arm64 build under qemu-user:
-#   - builds build-arm64/porthop with packaging/cross/build-cross.sh
-#     (incremental; about 2 minutes from scratch on 2 cores), unless
-#     PORTHOP_CROSS_BUILD=0, which takes the binary as it is;
+#   - brings build-arm64/porthop (made by make cross ARCH=arm64) up to date
+#     with packaging/cross/build-cross.sh, within PORTHOP_CROSS_BUDGET seconds
+#     (default 200), unless PORTHOP_CROSS_BUILD=0, which takes it as it is;
 #   - the binary is an aarch64 ELF; under qemu, --version matches the host
 #     build's;
 #   - under qemu, a server and a client relay in a private network namespace
@@ -10,8 +10,10 @@
 #     hops in /metrics, and exit 0 on SIGTERM;
 #   - prints the stripped size and the idle RSS (of the qemu process, which
 #     includes the emulator) of both relays, for the record.
-# Skipped, with the reason, when the cross toolchain is not installed
-# (packaging/install-deps.sh installs it unless PORTHOP_NO_CROSS=1).
+# Skipped, with the reason, when there is no arm64 build yet (a first build
+# takes 2-4 minutes: make cross ARCH=arm64) or the toolchain or qemu is
+# missing. When bringing it up to date overruns the budget, the previous
+# build is tested and the log says so.
 set -eEu -o pipefail
 
 TEST_NAME=$(basename "$0" .sh)
@@ -25,15 +27,29 @@ fail() { printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
 skip() { printf '[%s] SKIP: %s\n' "$TEST_NAME" "$*"; exit 0; }
 
 qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)
+# A first arm64 build takes 2-4 minutes on 2 shared cores, too long for make
+# test: make cross ARCH=arm64 does it. Once it exists, it is brought up to date
+# here (incremental), within a budget.
+[[ -x "$BUILD/porthop" ]] ||
+    skip "no $BUILD/porthop: run make cross ARCH=arm64 once (as root; installs the toolchain, builds in 2-4 min)"
 if [[ "${PORTHOP_CROSS_BUILD:-1}" != 0 ]]; then
     command -v aarch64-linux-gnu-g++ >/dev/null ||
         skip "no arm64 cross toolchain (make cross ARCH=arm64 installs it, as root)"
-    [[ -n "$qemu" ]] || skip "no qemu-aarch64(-static) (make cross ARCH=arm64 installs qemu-user-static)"
     start=$(date +%s)
-    bash "$SRC/packaging/cross/build-cross.sh" --build-dir "$BUILD" >"/tmp/porthop-$TEST_NAME-build.log" 2>&1 ||
-        { tail -n 30 "/tmp/porthop-$TEST_NAME-build.log"; fail "the arm64 build failed"; }
-    rm -f "/tmp/porthop-$TEST_NAME-build.log"
-    ok "build-arm64/porthop built in $(( $(date +%s) - start )) s"
+    build_log=$(mktemp /tmp/porthop-"$TEST_NAME"-build.XXXXXX)
+    rc=0
+    timeout "${PORTHOP_CROSS_BUDGET:-200}" bash "$SRC/packaging/cross/build-cross.sh" --build-dir "$BUILD" >"$build_log" 2>&1 || rc=$?
+    if ((rc != 0)); then
+        if ((rc != 124)); then
+            tail -n 30 "$build_log"; rm -f "$build_log"
+            fail "the arm64 build failed"
+        fi
+        log "NOTE: bringing $BUILD up to date took over ${PORTHOP_CROSS_BUDGET:-200} s; testing the previous" \
+            "arm64 build ($(date -r "$BUILD/porthop" '+%F %T')); make cross ARCH=arm64 updates it"
+    else
+        ok "$BUILD/porthop up to date in $(( $(date +%s) - start )) s"
+    fi
+    rm -f "$build_log"
 fi
 [[ -x "$BUILD/porthop" ]] || skip "no $BUILD/porthop (make cross ARCH=arm64 builds it)"
 [[ -n "$qemu" ]] || skip "no qemu-aarch64(-static) to run the arm64 binary"
