@@ -59,7 +59,7 @@ PORTSET="${PORTSET:-20000-20099}"
 SERVER_METRICS=127.0.0.1:9102
 CLIENT_METRICS=127.0.0.1:9101
 
-WORK="$(mktemp -d /tmp/porthop-it-$NAME.XXXXXX)"
+WORK="$(mktemp -d "/tmp/porthop-it-$NAME.XXXXXX")"
 FAULT_PIDS=()
 SERVER_PID=""
 CLIENT_PID=""

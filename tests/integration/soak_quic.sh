@@ -7,6 +7,7 @@
 # corrupt, a relay dies, or a relay's RSS or descriptor count at the end is
 # above its first sample by more than SOAK_RSS_SLACK_KB (4096) /
 # SOAK_FD_SLACK (8).
+# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
 NAME=soak_quic
 export FAULT_MB="${FAULT_MB:-8}"
 export FAULT_LINK_RATE="${FAULT_LINK_RATE:-100mbit}"

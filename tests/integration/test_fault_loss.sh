@@ -2,6 +2,7 @@
 # Fault: 5% random loss on the ISP path (LAB_LOSS=5, both directions) during a
 # whole real QUIC download through both relays hopping every second: it ends
 # complete and byte-identical on one QUIC connection.
+# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
 NAME=test_fault_loss
 export LAB_LOSS=5 FAULT_LINK_RATE=20mbit FAULT_MB=16
 # shellcheck source=tests/integration/fault_lib.sh

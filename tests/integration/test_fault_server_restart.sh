@@ -5,6 +5,7 @@
 # the client relay keeps its session, counts the ICMP errors of the gap as
 # send_error, and the new server relay picks the flow up (the QUIC server sees
 # the new upstream socket as a path change of the same connection).
+# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
 NAME=test_fault_server_restart
 # shellcheck source=tests/integration/fault_lib.sh
 . "$(dirname "$0")/fault_lib.sh"

@@ -3,6 +3,7 @@
 # exits with status 0 within 1 s and logs that it closed its sessions
 # ("stopping: N sessions closed", N >= 1: the shutdown path counts them with
 # reason="shutdown"). The download itself cannot survive its relay's exit.
+# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
 NAME=test_fault_sigterm
 # shellcheck source=tests/integration/fault_lib.sh
 . "$(dirname "$0")/fault_lib.sh"

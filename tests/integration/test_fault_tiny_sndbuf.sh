@@ -13,6 +13,7 @@
 # bytes seen > 0) and count what the bounded queues refuse (queue_full), the
 # loop must not spin on writable events (CPU time well below wall time), and
 # the download ends complete and byte-identical on one QUIC connection.
+# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
 NAME=test_fault_tiny_sndbuf
 export FAULT_LINK_RATE="${FAULT_LINK_RATE:-200mbit}"
 export FAULT_MB="${FAULT_MB:-16}"

@@ -4,6 +4,7 @@
 # in vps, then removed). The relays survive, the server relay counts the ICMP
 # errors as send_error, and the download ends complete and byte-identical on
 # the same QUIC connection.
+# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
 NAME=test_fault_upstream_reject
 # shellcheck source=tests/integration/fault_lib.sh
 . "$(dirname "$0")/fault_lib.sh"
