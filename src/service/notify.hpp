@@ -4,8 +4,9 @@
 // timer on the relay's own loop, sent only while the relay is healthy, so a
 // stalled loop or lost listening sockets get the service restarted.
 //
-// A no-op when the process was not started by systemd (no NOTIFY_SOCKET) or
-// the build has no libsystemd (PORTHOP_HAVE_SYSTEMD unset, e.g. OpenWrt).
+// A no-op when the process was not started by systemd (no NOTIFY_SOCKET).
+// With PORTHOP_HAVE_SYSTEMD it calls libsystemd; without, it speaks the
+// (stable, documented) datagram protocol itself.
 
 #include <chrono>
 #include <functional>
