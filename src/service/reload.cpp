@@ -56,6 +56,7 @@ ReloadPlan plan_reload(const config::Options& o, const config::Options& n, bool 
     compare("hop-bytes", o.hop_bytes, n.hop_bytes, relay_applies);
     compare("hop-on-stall", o.hop_on_stall, n.hop_on_stall, relay_applies);
     compare("hop-on-slowdown", o.hop_on_slowdown, n.hop_on_slowdown, relay_applies);
+    compare("hop-grace", o.hop_grace, n.hop_grace, relay_applies);
     compare("idle-timeout", o.idle_timeout, n.idle_timeout, relay_applies);
     compare("max-sessions", o.max_sessions, n.max_sessions, relay_applies);
     compare("new-session-rate", o.new_session_rate, n.new_session_rate, relay_applies);
@@ -71,6 +72,7 @@ ReloadPlan plan_reload(const config::Options& o, const config::Options& n, bool 
     }
     compare("mode", o.mode, n.mode, false);
     compare("psk-file", o.psk_file, n.psk_file, false);
+    compare("mtu", o.mtu, n.mtu, false);
     compare("metrics", o.metrics, n.metrics, false);
     compare("sndbuf", o.sndbuf, n.sndbuf, false);
     compare("rcvbuf", o.rcvbuf, n.rcvbuf, false);
