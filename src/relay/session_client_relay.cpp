@@ -213,11 +213,27 @@ void SessionClientRelay::on_upstream_readable(Session& s, uint8_t slot) {
 void SessionClientRelay::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
-    // The previous hop's socket, once its grace period is over.
     sessions_.for_each([&](Session& s) {
+        // The previous hop's socket, once its grace period is over.
         auto& previous = s.up[s.current ^ 1];
         if (previous && previous->is_open() && now >= s.previous_until) previous->close_socket();
+        if (now - s.last_reply >= kKeepaliveAfter && now - s.last_keepalive >= kKeepaliveAfter &&
+            now - s.last_active < options_.idle_timeout) {
+            send_keepalive(s);
+            s.last_keepalive = now;
+        }
     });
+}
+
+// Straight to the kernel, not through the endpoint: a keepalive is not a
+// relayed datagram (no counters), and one lost to a full socket buffer is
+// simply sent again a second later.
+void SessionClientRelay::send_keepalive(Session& s) {
+    Endpoint& up = *s.up[s.current];
+    if (!up.is_open()) return;
+    auto framed = tx_.seal(keepalive_buf_.data() + crypto::kHeaderSize, 0, s.id, s.send_counter++);
+    net::OutDatagram d = net::OutDatagram::make(framed, &s.target);
+    net::send_batch(up.socket(), std::span(&d, 1));
 }
 
 }  // namespace porthop::relay

@@ -49,6 +49,7 @@ private:
         TimePoint previous_until;
         TimePoint last_active;
         TimePoint last_reply;
+        TimePoint last_keepalive;
         bool broken = false;
     };
 
@@ -58,6 +59,7 @@ private:
     net::UdpSocket open_upstream_socket() const;
     void hop_source(Session& s, TimePoint now);
     void sweep(TimePoint now) override;
+    void send_keepalive(Session& s);
 
     crypto::Cipher tx_;  // client -> server
     crypto::Cipher rx_;  // server -> client
@@ -65,6 +67,15 @@ private:
     std::unique_ptr<Endpoint> downstream_;
     NewSessionLimiter new_sessions_;
     SessionTable<Session> sessions_;
+    // Room for a keepalive: header, no payload, tag.
+    std::array<std::byte, crypto::kOverhead + 16> keepalive_buf_{};
 };
+
+// A session that has heard nothing from the server relay for this long, while
+// still active, sends a keepalive (an authenticated empty datagram) at most
+// this often: after a NAT rebinding (the router lost the mapping) the server
+// relay learns the new address even when the application only listens
+// (docs/protocol.md, "Roaming").
+inline constexpr Duration kKeepaliveAfter{1'000};
 
 }  // namespace porthop::relay

@@ -114,6 +114,8 @@ void SessionServerRelay::on_listener_readable(size_t index) {
             s->peer = batch_.source(i);
             s->listener = index;
             if (wildcard) s->local = batch_.destination(i);
+            s->last_active = now;
+            if (opened->empty()) continue;  // a keepalive: roaming only, nothing to relay
             owners[i] = s;
             plain[i] = *opened;
         }
