@@ -99,9 +99,13 @@ def main():
                       f"{fmt(add50, '{:+.0f}'):>9} {fmt(add99, '{:+.0f}'):>9} | {r['echoes']}/{r['sent']}")
     for sc in scale:
         print()
-        print(f"Session scale (porthop plain): {sc['sessions']} sessions x {sc['pps_each']} pps for {sc['seconds']} s: "
+        print(f"Session scale (porthop plain): {sc['sessions']} sessions x {sc['pps_each']} pps held for {sc['seconds']} s: "
               f"sent {sc['sent']}, received {sc['received']} (loss {sc['loss'] * 100:.3f} %), "
               f"{sc['flows_at_sink']} flows reached the sink")
+        o = sc.get("opening")
+        if o:
+            print(f"  opening (one datagram per new session, at the same rate): {o['received']} of {o['sent']} through, "
+                  f"all through after {o['ms_until_all_through']} ms; receive-buffer overflows {o['rcvbuf_errors']}")
         print(f"  user space per session: client {sc['user_bytes_per_session_rc']:.0f} B, "
               f"server {sc['user_bytes_per_session_rs']:.0f} B (RSS delta / sessions; RSS "
               f"{sc['rss_kb_rc'][1] / 1024:.1f} + {sc['rss_kb_rs'][1] / 1024:.1f} MiB)")
