@@ -121,6 +121,9 @@ int main(int argc, char** argv) {
         command = config::parse_command_line(argc, argv);
     } catch (const config::ConfigError& e) {
         return fail(e.what());
+    } catch (const std::exception& e) {
+        // A parser bug must still end as invalid input, never as an abort.
+        return fail(std::string("cannot parse the command line: ") + e.what());
     }
     return std::visit(
         [](auto& c) -> int {

@@ -191,8 +191,9 @@ void load_config_file(const std::string& path, unsigned role, RawOptions& raw) {
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
         // "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
+        // (or out_of_range.406 for a number such as 1e400)
         std::string message = e.what();
         if (auto end = message.find("] "); message.rfind("[json.exception", 0) == 0 && end != std::string::npos) {
             message.erase(0, end + 2);
@@ -573,8 +574,12 @@ std::string command_of(const CLI::App& app) {
 // The first argument CLI11 could not place, as a one-line error.
 [[noreturn]] void reject_extra(const std::string& command, unsigned role, const std::string& arg) {
     if (arg.size() > 1 && arg.front() == '-') {
-        std::string name = arg.substr(0, arg.find('='));
-        std::string bare = name.substr(name.find_first_not_of('-'));
+        std::string raw_name = arg.substr(0, arg.find('='));
+        size_t first = raw_name.find_first_not_of('-');
+        std::string bare = first == std::string::npos ? std::string() : raw_name.substr(first);
+        // Quoted when it holds anything unprintable, so the message stays one line.
+        bool plain = std::all_of(raw_name.begin(), raw_name.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+        std::string name = plain ? raw_name : quote(raw_name);
         if (role != 0) {
             if (const char* owner = other_role_owning(bare, role)) {
                 throw ConfigError(name + ": is a " + owner + " option; " + command + " does not take it");
