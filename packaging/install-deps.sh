@@ -14,6 +14,8 @@ packages=(
   iputils-ping tcpdump openssl procps
   # packaging (make deb, test_packaging_*; busybox for OpenWrt's awk)
   dpkg-dev lintian man-db jq curl shellcheck util-linux busybox
+  # fuzzing (make fuzz, test_fuzz_smoke): clang with libFuzzer and sanitizers
+  clang libclang-rt-14-dev
 )
 
 # arm64 cross build (make cross ARCH=arm64, test_cross_arm64): Debian's cross
