@@ -53,6 +53,8 @@ constexpr Spec kSpecs[] = {
     {"server", kClient, Kind::text, "HOST:PORTSET", "Required. Server relay and its port set, e.g. vps.example.com:20000-20999"},
     {"listen", kServer, Kind::text, "ADDR:PORTSET", "Required. Address and ports to listen on, e.g. 0.0.0.0:20000-20999"},
     {"upstream", kServer, Kind::text, "HOST:PORT", "Required. The real QUIC server, e.g. 127.0.0.1:443"},
+    {"state-file", kServer, Kind::text, "PATH",
+     "Save sessions here and take them back after a restart, so QUIC connections survive it (default: off)"},
     {"hop-interval", kClient, Kind::text, "DURATION", "Hop to another server port after this long (default 10s)"},
     {"hop-jitter", kClient, Kind::text, "DURATION",
      "Randomise each hop interval by up to this much; below --hop-interval (default 20% of it)"},
@@ -547,6 +549,10 @@ Options validate(unsigned role, const RawOptions& raw) {
     } else {
         std::tie(o.listen_ip, o.listen_ports) = v.host_port_set("listen", false, "0.0.0.0:20000-20999");
         o.upstream = v.host_port("upstream", "127.0.0.1:443");
+        if (const RawValue* f = v.get("state-file")) {
+            if (f->text.empty()) throw ConfigError(label("state-file", *f) + ": empty path; give a file such as /var/lib/porthop/server.state");
+            o.state_file = f->text;
+        }
     }
     return o;
 }

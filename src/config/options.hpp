@@ -44,6 +44,9 @@ struct Options {
 
     // server: --upstream HOST:PORT, resolved at start
     net::Address upstream;
+    // server: --state-file PATH: sessions saved there, taken back on restart
+    // (plain mode); empty: off.
+    std::string state_file;
 
     std::optional<net::Address> metrics;  // --metrics ADDR:PORT
     Duration idle_timeout{60'000};

@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 
 #include "relay/batch_groups.hpp"
+#include "relay/session_state_file.hpp"
 
 namespace porthop::relay {
 
@@ -29,11 +32,15 @@ ServerRelay::ServerRelay(event_base& base, metrics::Registry& metrics, const con
     }
     spdlog::info("server relay listening on {} ports {} ({} sockets), upstream {}", options.listen_ip.ip_string(),
                  options.listen_ports.to_string(), listeners_.size(), options.upstream.to_string());
+    if (!options.state_file.empty()) restore_state(Clock::now());
 }
 
 ServerRelay::~ServerRelay() { shutdown(); }
 
 void ServerRelay::shutdown() {
+    // Keep the sessions in the state file: a restart (systemctl restart,
+    // an upgrade) takes them back.
+    if (!listeners_.empty() && !options_.state_file.empty()) save_state(Clock::now());
     sessions_.close_all(metrics::CloseReason::shutdown);
     listeners_.clear();
 }
@@ -45,20 +52,63 @@ ServerRelay::Session* ServerRelay::find_or_open(const net::Address& peer, TimePo
         return nullptr;
     }
     try {
-        auto socket = net::UdpSocket::open(options_.upstream.family());
-        socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
-        socket.connect(options_.upstream);
-        auto s = std::make_unique<Session>(Session{peer, net::Address{}, nullptr, 0, now});
-        Session* raw = s.get();
-        s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
-                                                 [this, raw] { on_upstream_readable(*raw); });
-        spdlog::debug("session {} opened", peer.to_string());
-        return &sessions_.insert(peer, std::move(s));
+        return &open_session(peer, 0, now);
     } catch (const net::NetError& e) {
         spdlog::debug("cannot open a session for {}: {}", peer.to_string(), e.what());
         metrics_.drop(DropReason::session_limit);
         return nullptr;
     }
+}
+
+ServerRelay::Session& ServerRelay::open_session(const net::Address& peer, uint16_t local_port, TimePoint now) {
+    auto socket = net::UdpSocket::open(options_.upstream.family());
+    socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
+    if (local_port != 0) {
+        auto any = net::Address::parse_ip(options_.upstream.is_v6() ? "::" : "0.0.0.0", local_port);
+        socket.bind(*any);
+    }
+    socket.connect(options_.upstream);
+    auto s = std::make_unique<Session>(Session{peer, net::Address{}, nullptr, 0, now});
+    Session* raw = s.get();
+    s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
+                                             [this, raw] { on_upstream_readable(*raw); });
+    spdlog::debug("session {} opened", peer.to_string());
+    Session& session = sessions_.insert(peer, std::move(s));
+    // A new session is saved at once (a crash a moment later must not lose
+    // it), but at most ten times a second: a flood of new sessions waits for
+    // the sweep.
+    state_dirty_ = true;
+    if (!options_.state_file.empty() && now - state_written_ >= std::chrono::milliseconds(100)) save_state(now);
+    return session;
+}
+
+void ServerRelay::save_state(TimePoint now) {
+    std::vector<SavedSession> saved;
+    saved.reserve(sessions_.size());
+    sessions_.for_each([&](Session& s) {
+        saved.push_back({s.peer, s.upstream->socket().local_address().port(), s.listener, s.local});
+    });
+    if (!write_session_state(options_.state_file, saved)) {
+        spdlog::warn("cannot write --state-file {}: {}", options_.state_file, std::strerror(errno));
+    }
+    state_dirty_ = false;
+    state_written_ = now;
+}
+
+void ServerRelay::restore_state(TimePoint now) {
+    size_t restored = 0;
+    for (const SavedSession& saved : read_session_state(options_.state_file)) {
+        if (sessions_.full() || sessions_.find(saved.peer) != nullptr) continue;
+        try {
+            Session& s = open_session(saved.peer, saved.upstream_port, now);
+            s.listener = saved.listener < listeners_.size() ? saved.listener : 0;
+            s.local = saved.local;
+            ++restored;
+        } catch (const net::NetError& e) {
+            spdlog::warn("cannot restore session {}: {}", saved.peer.to_string(), e.what());
+        }
+    }
+    if (restored != 0) spdlog::info("restored {} sessions from {}", restored, options_.state_file);
 }
 
 void ServerRelay::on_listener_readable(size_t index) {
@@ -124,6 +174,8 @@ void ServerRelay::on_upstream_readable(Session& s) {
 void ServerRelay::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
+    // At most once a sweep (≤ 1 s): a flood of new sessions costs one write.
+    if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
 }
 
 }  // namespace porthop::relay

@@ -36,11 +36,17 @@ private:
     void on_listener_readable(size_t index);
     void on_upstream_readable(Session& s);
     Session* find_or_open(const net::Address& peer, TimePoint now);
+    // Opens the session's socket to the upstream; local_port 0: any.
+    Session& open_session(const net::Address& peer, uint16_t local_port, TimePoint now);
     void sweep(TimePoint now) override;
+    void save_state(TimePoint now);
+    void restore_state(TimePoint now);
 
     std::vector<std::unique_ptr<Endpoint>> listeners_;
     NewSessionLimiter new_sessions_;
     SessionTable<Session> sessions_;
+    bool state_dirty_ = false;  // sessions opened or closed since the state file was written
+    TimePoint state_written_{};
 };
 
 }  // namespace porthop::relay

@@ -11,7 +11,7 @@ NAME=test_fault_server_restart
 . "$(dirname "$0")/fault_lib.sh"
 
 fault_lab_up
-start_server_relay
+start_server_relay --state-file "$WORK/server.state"
 start_client_relay
 download_start restart 40
 wait_bytes $(( 1 << 20 )) 15
@@ -22,7 +22,7 @@ t_kill=$(now_ns)
 log "server relay SIGKILLed at $before bytes"
 # A gap: the client relay's datagrams meet a closed port (ICMP).
 sleep 1
-start_server_relay
+start_server_relay --state-file "$WORK/server.state"
 gap_ms=$(( ($(now_ns) - t_kill) / 1000000 ))
 (( gap_ms <= 2000 )) || fail "restart took ${gap_ms} ms (> 2 s)"
 log "server relay restarted after ${gap_ms} ms"
