@@ -16,6 +16,8 @@
 #include "metrics/registry.hpp"
 #include "net/fd_limit.hpp"
 #include "relay/relay.hpp"
+#include "service/notify.hpp"
+#include "service/reload.hpp"
 
 namespace {
 
@@ -38,7 +40,7 @@ void setup_logging(const config::Options& options) {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 }
 
-int run_relay(const config::Options& options) {
+int run_relay(const config::Options& options, int argc, char** argv) {
     std::optional<crypto::Key> psk;
     if (options.mode == config::Mode::session) {
         try {
@@ -90,7 +92,27 @@ int run_relay(const config::Options& options) {
         spdlog::info("metrics on http://{}/metrics", http->local_address().to_string());
     }
 
+    // systemd (Type=notify): READY once the sockets are up, watchdog pings
+    // only while the loop ticks and the listening sockets exist.
+    service::SystemdNotifier notifier(
+        *base,
+        [&relay] { return relay->listening() && relay::Clock::now() - relay->last_tick() < std::chrono::seconds(5); },
+        [&relay, &options] {
+            return std::string(config::to_string(options.role)) + " relay, " + std::to_string(relay->sessions()) +
+                   " sessions";
+        });
+    // SIGHUP re-reads the command line's --config file: what can change at
+    // run time (the log level) is applied, the rest is refused by name.
+    service::Reloader reloader(std::vector<std::string>(argv, argv + argc), options);
+    loop::Event on_sighup(*base, SIGHUP, EV_SIGNAL | EV_PERSIST, [&](short) {
+        notifier.reloading();
+        reloader.reload();
+        notifier.ready();
+    });
+    on_sighup.add();
+
     auto stop = [&](short) {
+        notifier.stopping();
         spdlog::info("stopping: {} sessions closed", relay->sessions());
         relay->shutdown();
         event_base_loopbreak(base.get());
@@ -102,6 +124,7 @@ int run_relay(const config::Options& options) {
 
     spdlog::info("porthop {} {} relay running, mode {}", PORTHOP_VERSION, config::to_string(options.role),
                  config::to_string(options.mode));
+    notifier.ready();
     event_base_dispatch(base.get());
     return 0;
 }
@@ -126,7 +149,7 @@ int main(int argc, char** argv) {
         return fail(std::string("cannot parse the command line: ") + e.what());
     }
     return std::visit(
-        [](auto& c) -> int {
+        [argc, argv](auto& c) -> int {
             using T = std::decay_t<decltype(c)>;
             if constexpr (std::is_same_v<T, config::Help> || std::is_same_v<T, config::Version>) {
                 std::fputs(c.text.c_str(), stdout);
@@ -136,7 +159,7 @@ int main(int argc, char** argv) {
                 std::puts(crypto::encode_key(crypto::generate_key()).c_str());
                 return 0;
             } else {
-                return run_relay(c.options);
+                return run_relay(c.options, argc, argv);
             }
         },
         command);
