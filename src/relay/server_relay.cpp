@@ -46,18 +46,36 @@ void ServerRelay::shutdown() {
 }
 
 ServerRelay::Session* ServerRelay::find_or_open(const net::Address& peer, TimePoint now) {
-    if (Session* s = sessions_.find(peer)) return s;
-    if (sessions_.full() || !new_sessions_.allow(peer, now)) {
+    if (Session* s = sessions_.find(peer)) {
+        s->batch = batch_seq_;
+        return s;
+    }
+    if (!new_sessions_.allow(peer, now) || (sessions_.full() && !evict_unanswered(now))) {
         metrics_.drop(DropReason::session_limit);
         return nullptr;
     }
     try {
-        return &open_session(peer, 0, now);
+        Session& s = open_session(peer, 0, now);
+        s.batch = batch_seq_;
+        return &s;
     } catch (const net::NetError& e) {
         spdlog::debug("cannot open a session for {}: {}", peer.to_string(), e.what());
         metrics_.drop(DropReason::session_limit);
         return nullptr;
     }
+}
+
+bool ServerRelay::evict_unanswered(TimePoint now) {
+    // A full table under a flood of spoofed sources holds sessions the QUIC
+    // server never answered (it ignores garbage); one of those, at least a
+    // second old, makes room for a newcomer, so a flood cannot lock new
+    // legitimate connections out. Answered sessions are never evicted, nor
+    // sessions that the batch being handled still points to.
+    return sessions_.evict_one(
+        [&](const Session& s) {
+            return !s.answered && s.batch != batch_seq_ && now - s.opened >= std::chrono::seconds(1);
+        },
+        kEvictionScan);
 }
 
 ServerRelay::Session& ServerRelay::open_session(const net::Address& peer, uint16_t local_port, TimePoint now) {
@@ -68,7 +86,7 @@ ServerRelay::Session& ServerRelay::open_session(const net::Address& peer, uint16
         socket.bind(*any);
     }
     socket.connect(options_.upstream);
-    auto s = std::make_unique<Session>(Session{peer, net::Address{}, nullptr, 0, now});
+    auto s = std::make_unique<Session>(Session{peer, net::Address{}, nullptr, 0, now, false, false, now, 0});
     Session* raw = s.get();
     s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
                                              [this, raw] { on_upstream_readable(*raw); });
@@ -102,6 +120,7 @@ void ServerRelay::restore_state(TimePoint now) {
         try {
             Session& s = open_session(saved.peer, saved.upstream_port, now);
             s.listener = saved.listener < listeners_.size() ? saved.listener : 0;
+            s.answered = true;  // it carried traffic before the restart
             s.local = saved.local;
             ++restored;
         } catch (const net::NetError& e) {
@@ -117,6 +136,7 @@ void ServerRelay::on_listener_readable(size_t index) {
         auto r = listener.receive(batch_);
         if (r.count == 0) break;
         TimePoint now = tick();
+        ++batch_seq_;
 
         std::array<Session*, net::kBatchSize> owners;
         for (size_t i = 0; i < r.count; ++i) {
@@ -165,6 +185,7 @@ void ServerRelay::on_upstream_readable(Session& s) {
             out[n++] = net::OutDatagram::make(batch_.payload(i), &s.peer, &s.local);
         }
         if (listeners_.empty()) return;  // shutting down
+        if (n != 0) s.answered = true;
         listeners_[s.listener]->transmit(std::span(out.data(), n));
         s.last_active = now;
         if (r.count < net::kBatchSize) break;

@@ -31,11 +31,18 @@ private:
         size_t listener = 0;  // index into listeners_ of the last socket that heard from peer
         TimePoint last_active;
         bool broken = false;
+        bool answered = false;  // the upstream has replied at least once
+        TimePoint opened;
+        uint64_t batch = 0;     // the last receive batch that used this session
     };
 
     void on_listener_readable(size_t index);
     void on_upstream_readable(Session& s);
     Session* find_or_open(const net::Address& peer, TimePoint now);
+    bool evict_unanswered(TimePoint now);
+    // How many sessions one eviction looks at: bounded work per new session
+    // while the table is full.
+    static constexpr size_t kEvictionScan = 64;
     // Opens the session's socket to the upstream; local_port 0: any.
     Session& open_session(const net::Address& peer, uint16_t local_port, TimePoint now);
     void sweep(TimePoint now) override;
@@ -45,6 +52,7 @@ private:
     std::vector<std::unique_ptr<Endpoint>> listeners_;
     NewSessionLimiter new_sessions_;
     SessionTable<Session> sessions_;
+    uint64_t batch_seq_ = 0;
     bool state_dirty_ = false;  // sessions opened or closed since the state file was written
     TimePoint state_written_{};
 };

@@ -62,6 +62,22 @@ public:
         return closed;
     }
 
+    // Closes (reason "evicted") the first session, among the first
+    // `scan` of the table, that `victim` picks; false when none. Never
+    // call it with a session that a caller still points to.
+    template <typename Victim>
+    bool evict_one(Victim victim, size_t scan) {
+        auto it = table_.begin();
+        for (size_t i = 0; i < scan && it != table_.end(); ++i, ++it) {
+            if (!victim(*it->second)) continue;
+            table_.erase(it);
+            metrics_.add(metrics::Family::sessions_closed, metrics::CloseReason::evicted);
+            metrics_.set(metrics::Family::sessions, table_.size());
+            return true;
+        }
+        return false;
+    }
+
     void close_all(metrics::CloseReason reason) {
         if (table_.empty()) return;
         metrics_.add(metrics::Family::sessions_closed, reason, table_.size());
