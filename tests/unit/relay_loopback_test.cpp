@@ -88,22 +88,31 @@ struct Harness {
         });
         echo_ev->add();
 
-        uint16_t first = random_port_base();
-        for (uint16_t p = first; p < first + 8; ++p) ports.ports.push_back(p);
+        // Random ports may be taken (an ephemeral port of another process):
+        // draw again.
+        for (int attempt = 0; attempt < 20 && !server; ++attempt) {
+            uint16_t first = random_port_base();
+            ports.ports.clear();
+            for (uint16_t p = first; p < first + 8; ++p) ports.ports.push_back(p);
 
-        config::Options so;
-        so.role = config::Role::server;
-        so.listen_ip = lo;
-        so.listen_ports = ports;
-        so.upstream = echo.local_address();
-        so.mode = mode;
-        if (mode == config::Mode::session) {
-            auto s = std::make_unique<relay::SessionServerRelay>(*base, server_metrics, so, psk);
-            session_server = s.get();
-            server = std::move(s);
-        } else {
-            server = std::make_unique<relay::ServerRelay>(*base, server_metrics, so);
+            config::Options so;
+            so.role = config::Role::server;
+            so.listen_ip = lo;
+            so.listen_ports = ports;
+            so.upstream = echo.local_address();
+            so.mode = mode;
+            try {
+                if (mode == config::Mode::session) {
+                    auto s = std::make_unique<relay::SessionServerRelay>(*base, server_metrics, so, psk);
+                    session_server = s.get();
+                    server = std::move(s);
+                } else {
+                    server = std::make_unique<relay::ServerRelay>(*base, server_metrics, so);
+                }
+            } catch (const net::NetError&) {
+            }
         }
+        if (!server) throw std::runtime_error("no free port range for the server relay");
 
         config::Options co;
         co.role = config::Role::client;

@@ -40,17 +40,24 @@ struct FullServer {
             });
             echo_ev->add();
         }
-        uint16_t port = 0;
-        getrandom(&port, sizeof port, 0);
-        port = static_cast<uint16_t>(30000 + port % 20000);
-        config::Options o;
-        o.role = config::Role::server;
-        o.listen_ip = lo;
-        o.listen_ports.ports = {port};
-        o.upstream = upstream.local_address();
-        o.max_sessions = 4;
-        server = std::make_unique<relay::ServerRelay>(*base, metrics, o);
-        listen = lo.with_port(port);
+        // A random port may be taken by another process: draw again.
+        for (int attempt = 0; attempt < 20 && !server; ++attempt) {
+            uint16_t port = 0;
+            getrandom(&port, sizeof port, 0);
+            port = static_cast<uint16_t>(30000 + port % 20000);
+            config::Options o;
+            o.role = config::Role::server;
+            o.listen_ip = lo;
+            o.listen_ports.ports = {port};
+            o.upstream = upstream.local_address();
+            o.max_sessions = 4;
+            try {
+                server = std::make_unique<relay::ServerRelay>(*base, metrics, o);
+                listen = lo.with_port(port);
+            } catch (const net::NetError&) {
+            }
+        }
+        if (!server) throw std::runtime_error("no free port for the server relay");
     }
 
     // A new peer sends one datagram; the loop runs until the server has
