@@ -17,25 +17,39 @@ RecvBatch::RecvBatch() : buffers_(std::make_unique_for_overwrite<std::byte[]>(kB
     for (size_t i = 0; i < kBatchSize; ++i) {
         iovs_[i].iov_base = slot(i);
         iovs_[i].iov_len = kMaxDatagram;
+        msghdr& h = msgs_[i].msg_hdr;
+        h.msg_name = sources_[i].sockaddr_ptr();
+        h.msg_iov = &iovs_[i];
+        h.msg_iovlen = 1;
+        h.msg_control = control_[i].data();
+    }
+    reset(kBatchSize);
+}
+
+void RecvBatch::reset(size_t n) {
+    // The kernel writes back only these three fields, and only in the headers
+    // of the datagrams it returned: restoring just those keeps a batch of one
+    // datagram from paying for 64.
+    for (size_t i = 0; i < n; ++i) {
+        msghdr& h = msgs_[i].msg_hdr;
+        h.msg_namelen = Address::capacity();
+        h.msg_controllen = kControlSize;
+        h.msg_flags = 0;
     }
 }
 
 RecvBatch::Result RecvBatch::receive(const UdpSocket& socket) {
-    for (size_t i = 0; i < kBatchSize; ++i) {
-        msghdr& h = msgs_[i].msg_hdr;
-        h.msg_name = sources_[i].sockaddr_ptr();
-        h.msg_namelen = Address::capacity();
-        h.msg_iov = &iovs_[i];
-        h.msg_iovlen = 1;
-        h.msg_control = control_[i].data();
-        h.msg_controllen = kControlSize;
-        h.msg_flags = 0;
-    }
+    reset(used_);
+    used_ = 0;
     for (;;) {
         int n = ::recvmmsg(socket.fd(), msgs_.data(), kBatchSize, MSG_DONTWAIT, nullptr);
-        if (n >= 0) return {static_cast<size_t>(n), 0};
+        if (n >= 0) {
+            used_ = static_cast<size_t>(n);
+            return {used_, 0};
+        }
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return {0, 0};
+        used_ = 1;  // the first header may have been written before the error
         return {0, errno};
     }
 }

@@ -86,7 +86,9 @@ private:
     static constexpr size_t kControlSize = 128;
     static constexpr size_t kStride = kHeadroom + kMaxDatagram + kTailroom;
     std::byte* slot(size_t i) const { return buffers_.get() + i * kStride + kHeadroom; }
+    void reset(size_t n);
     std::unique_ptr<std::byte[]> buffers_;
+    size_t used_ = 0;  // headers the kernel wrote in the last receive
     std::array<mmsghdr, kBatchSize> msgs_{};
     std::array<iovec, kBatchSize> iovs_{};
     std::array<Address, kBatchSize> sources_{};
