@@ -102,8 +102,10 @@ int run_relay(const config::Options& options, int argc, char** argv) {
                    " sessions";
         });
     // SIGHUP re-reads the command line's --config file: what can change at
-    // run time (the log level) is applied, the rest is refused by name.
-    service::Reloader reloader(std::vector<std::string>(argv, argv + argc), options);
+    // run time (log level, hop schedule, idle timeout, session limits) is
+    // applied without dropping sessions, the rest is refused by name.
+    service::Reloader reloader(std::vector<std::string>(argv, argv + argc), options,
+                               [&relay](const config::Options& o) { return relay->apply_runtime_options(o); });
     loop::Event on_sighup(*base, SIGHUP, EV_SIGNAL | EV_PERSIST, [&](short) {
         notifier.reloading();
         reloader.reload();

@@ -144,4 +144,11 @@ void ClientRelay::sweep(TimePoint now) {
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
 }
 
+void ClientRelay::on_runtime_options(TimePoint now) {
+    hop_policy_ = HopPolicy{options_.hop_interval, options_.hop_jitter, options_.hop_bytes, options_.hop_on_stall};
+    new_sessions_.set_rate(options_.new_session_rate);
+    sessions_.set_max(options_.max_sessions);
+    sessions_.for_each([&](Session& s) { s.hop.set_policy(hop_policy_, now); });
+}
+
 }  // namespace porthop::relay

@@ -42,6 +42,7 @@ private:
     void on_upstream_readable(Session& s);
     Session* find_or_open(const net::Address& peer, TimePoint now);
     void sweep(TimePoint now) override;
+    void on_runtime_options(TimePoint now) override;
 
     HopPolicy hop_policy_;
     std::unique_ptr<Endpoint> downstream_;

@@ -1,5 +1,7 @@
 #include "relay/hop_schedule.hpp"
 
+#include <algorithm>
+
 namespace porthop::relay {
 
 HopSchedule::HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now)
@@ -14,6 +16,12 @@ Duration HopSchedule::draw_interval() {
     // Uniform in [interval - jitter, interval + jitter].
     auto offset = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(2 * jitter + 1))) - jitter;
     return Duration(policy_.interval.count() + offset);
+}
+
+void HopSchedule::set_policy(const HopPolicy& policy, TimePoint now) {
+    policy_ = policy;
+    TimePoint sooner = std::max(now, hopped_at_ + draw_interval());
+    if (sooner < next_at_) next_at_ = sooner;
 }
 
 void HopSchedule::hop(TimePoint now) {

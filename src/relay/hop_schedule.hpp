@@ -59,6 +59,10 @@ public:
     // little but ACKs upstream.
     void received(uint64_t bytes) { bytes_ += bytes; }
 
+    // A new policy (SIGHUP): the next hop comes no later than the new
+    // interval allows from the last one.
+    void set_policy(const HopPolicy& policy, TimePoint now);
+
     // Moves to another port now (also used by the adaptive triggers).
     void hop(TimePoint now);
 

@@ -26,6 +26,8 @@ public:
     explicit NewSessionLimiter(double rate = kDefaultRate, double burst = kDefaultBurst)
         : rate_per_ms_(rate / 1000.0), burst_(burst) {}
 
+    void set_rate(double rate) { rate_per_ms_ = rate / 1000.0; }
+
     bool allow(const net::Address& source, TimePoint now) {
         if (rate_per_ms_ == 0) return true;
         size_t h = source.ip_hash();

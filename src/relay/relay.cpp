@@ -31,6 +31,21 @@ Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options
     sweep_timer_.add(sweep_period(options.idle_timeout));
 }
 
+bool Relay::apply_runtime_options(const config::Options& o) {
+    if (o.hop_on_slowdown) return false;  // not available in this build
+    options_.hop_interval = o.hop_interval;
+    options_.hop_jitter = o.hop_jitter;
+    options_.hop_bytes = o.hop_bytes;
+    options_.hop_on_stall = o.hop_on_stall;
+    options_.hop_grace = o.hop_grace;
+    options_.idle_timeout = o.idle_timeout;
+    options_.max_sessions = o.max_sessions;
+    options_.new_session_rate = o.new_session_rate;
+    sweep_timer_.add(sweep_period(options_.idle_timeout));
+    on_runtime_options(Clock::now());
+    return true;
+}
+
 std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options,
                                   const crypto::Key* psk) {
     if (options.mode == config::Mode::session) {

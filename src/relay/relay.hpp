@@ -33,6 +33,11 @@ public:
     // Closes every session (counted with reason "shutdown") and the
     // listening sockets.
     virtual void shutdown() = 0;
+    // SIGHUP: takes the options that may change at run time (hop schedule,
+    // idle timeout, session limits) without touching open sessions; false
+    // (nothing changed) when one of them cannot apply.
+    bool apply_runtime_options(const config::Options& o);
+
     // The last time the loop ran one of this relay's callbacks (the sweep
     // runs at least once a second).
     TimePoint last_tick() const { return last_tick_; }
@@ -41,6 +46,8 @@ protected:
     Relay(event_base& base, metrics::Registry& metrics, const config::Options& options);
     // Called by the sweep timer; expires idle sessions.
     virtual void sweep(TimePoint now) = 0;
+    // Pushes the new runtime options_ into the relay's own state.
+    virtual void on_runtime_options(TimePoint now) = 0;
     TimePoint tick() { return last_tick_ = Clock::now(); }
 
     event_base& base_;

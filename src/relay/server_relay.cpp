@@ -199,4 +199,9 @@ void ServerRelay::sweep(TimePoint now) {
     if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
 }
 
+void ServerRelay::on_runtime_options(TimePoint) {
+    new_sessions_.set_rate(options_.new_session_rate);
+    sessions_.set_max(options_.max_sessions);
+}
+
 }  // namespace porthop::relay

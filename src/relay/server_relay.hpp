@@ -46,6 +46,7 @@ private:
     // Opens the session's socket to the upstream; local_port 0: any.
     Session& open_session(const net::Address& peer, uint16_t local_port, TimePoint now);
     void sweep(TimePoint now) override;
+    void on_runtime_options(TimePoint now) override;
     void save_state(TimePoint now);
     void restore_state(TimePoint now);
 

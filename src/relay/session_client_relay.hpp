@@ -59,6 +59,7 @@ private:
     net::UdpSocket open_upstream_socket() const;
     void hop_source(Session& s, TimePoint now);
     void sweep(TimePoint now) override;
+    void on_runtime_options(TimePoint now) override;
     void send_keepalive(Session& s);
 
     crypto::Cipher tx_;  // client -> server

@@ -166,4 +166,9 @@ void SessionServerRelay::sweep(TimePoint now) {
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
 }
 
+void SessionServerRelay::on_runtime_options(TimePoint) {
+    new_sessions_.set_rate(options_.new_session_rate);
+    sessions_.set_max(options_.max_sessions);
+}
+
 }  // namespace porthop::relay

@@ -51,6 +51,7 @@ private:
     void on_upstream_readable(Session& s);
     Session* open_session(uint64_t id, const net::Address& source, TimePoint now);
     void sweep(TimePoint now) override;
+    void on_runtime_options(TimePoint now) override;
 
     crypto::Cipher rx_;  // client -> server
     crypto::Cipher tx_;  // server -> client

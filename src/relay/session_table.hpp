@@ -30,6 +30,9 @@ public:
         return it == table_.end() ? nullptr : it->second.get();
     }
     bool full() const { return table_.size() >= max_; }
+    // A lower bound closes nothing: sessions beyond it live on until they
+    // expire; new ones wait for room.
+    void set_max(size_t max_sessions) { max_ = max_sessions; }
     size_t size() const { return table_.size(); }
 
     Session& insert(const Key& peer, std::unique_ptr<Session> s) {

@@ -164,3 +164,21 @@ TEST(HopSchedule, GivesANewPortTheStallTimeBeforeHoppingAgain) {
     }
     EXPECT_EQ(hops, 5);  // at 2, 4, 6, 8 and 10 s: one per stall time, no storm
 }
+
+TEST(HopSchedule, ShorterIntervalFromSighupBringsTheNextHopForward) {
+    auto ports = port_range(20000, 10);
+    Rng rng(13);
+    TimePoint t0{};
+    HopSchedule hop({Duration(60000), Duration(0), 0}, ports, rng, t0);
+    hop.set_policy({Duration(1000), Duration(0), 0}, t0 + 200ms);
+    EXPECT_EQ(hop.next_hop_at(), t0 + 1000ms);
+}
+
+TEST(HopSchedule, LongerIntervalFromSighupKeepsTheHopAlreadyDue) {
+    auto ports = port_range(20000, 10);
+    Rng rng(14);
+    TimePoint t0{};
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0);
+    hop.set_policy({Duration(60000), Duration(0), 0}, t0 + 200ms);
+    EXPECT_EQ(hop.next_hop_at(), t0 + 1000ms);
+}
