@@ -36,8 +36,10 @@ unit: build
 integration: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L integration
 
+# make demo MODE=session runs the relays in session mode.
+MODE ?= plain
 demo: build
-	bash netns/demo
+	DEMO_MODE=$(MODE) bash netns/demo
 
 clean:
 	rm -rf build build-san
