@@ -21,8 +21,7 @@ ClientRelay::ClientRelay(event_base& base, metrics::Registry& metrics, const con
       hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes, options.hop_on_stall},
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
-    auto socket = net::UdpSocket::open(options.listen.family());
-    socket.set_buffer_sizes(static_cast<int>(options.sndbuf), static_cast<int>(options.rcvbuf));
+    auto socket = open_socket(options.listen.family());
     socket.bind(options.listen);
     downstream_ = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
                                              [this] { on_downstream_readable(); }, options.listen.is_wildcard());
@@ -48,8 +47,7 @@ ClientRelay::Session* ClientRelay::find_or_open(const net::Address& peer, TimePo
         return nullptr;
     }
     try {
-        auto socket = net::UdpSocket::open(options_.server_ip.family());
-        socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
+        auto socket = open_socket(options_.server_ip.family());
         auto s = std::make_unique<Session>(Session{
             peer, net::Address{}, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now), nullptr, now, now});
         Session* raw = s.get();

@@ -31,6 +31,12 @@ Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options
     sweep_timer_.add(sweep_period(options.idle_timeout));
 }
 
+net::UdpSocket Relay::open_socket(int family) const {
+    auto socket = net::UdpSocket::open(family);
+    socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
+    return socket;
+}
+
 bool Relay::apply_runtime_options(const config::Options& o) {
     if (o.hop_on_slowdown) return false;  // not available in this build
     options_.hop_interval = o.hop_interval;

@@ -49,6 +49,8 @@ protected:
     // Pushes the new runtime options_ into the relay's own state.
     virtual void on_runtime_options(TimePoint now) = 0;
     TimePoint tick() { return last_tick_ = Clock::now(); }
+    // A new UDP socket of `family` with the configured kernel buffer sizes.
+    net::UdpSocket open_socket(int family) const;
 
     event_base& base_;
     metrics::Registry& metrics_;

@@ -22,8 +22,7 @@ ServerRelay::ServerRelay(event_base& base, metrics::Registry& metrics, const con
     : Relay(base, metrics, options), new_sessions_(options.new_session_rate), sessions_(metrics, options.max_sessions) {
     listeners_.reserve(options.listen_ports.size());
     for (uint16_t port : options.listen_ports.ports) {
-        auto socket = net::UdpSocket::open(options.listen_ip.family());
-        socket.set_buffer_sizes(static_cast<int>(options.sndbuf), static_cast<int>(options.rcvbuf));
+        auto socket = open_socket(options.listen_ip.family());
         socket.bind(options.listen_ip.with_port(port));
         size_t index = listeners_.size();
         listeners_.push_back(std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
@@ -79,8 +78,7 @@ bool ServerRelay::evict_unanswered(TimePoint now) {
 }
 
 ServerRelay::Session& ServerRelay::open_session(const net::Address& peer, uint16_t local_port, TimePoint now) {
-    auto socket = net::UdpSocket::open(options_.upstream.family());
-    socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
+    auto socket = open_socket(options_.upstream.family());
     if (local_port != 0) {
         auto any = net::Address::parse_ip(options_.upstream.is_v6() ? "::" : "0.0.0.0", local_port);
         socket.bind(*any);

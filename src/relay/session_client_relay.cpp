@@ -22,8 +22,7 @@ SessionClientRelay::SessionClientRelay(event_base& base, metrics::Registry& metr
       hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes, options.hop_on_stall},
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
-    auto socket = net::UdpSocket::open(options.listen.family());
-    socket.set_buffer_sizes(static_cast<int>(options.sndbuf), static_cast<int>(options.rcvbuf));
+    auto socket = open_socket(options.listen.family());
     socket.bind(options.listen);
     downstream_ = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
                                              [this] { on_downstream_readable(); }, options.listen.is_wildcard());
@@ -51,9 +50,7 @@ size_t SessionClientRelay::upstream_sockets() {
 }
 
 net::UdpSocket SessionClientRelay::open_upstream_socket() const {
-    auto socket = net::UdpSocket::open(options_.server_ip.family());
-    socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
-    return socket;
+    return open_socket(options_.server_ip.family());
 }
 
 SessionClientRelay::Session* SessionClientRelay::find_or_open(const net::Address& peer, TimePoint now) {

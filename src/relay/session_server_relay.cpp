@@ -25,8 +25,7 @@ SessionServerRelay::SessionServerRelay(event_base& base, metrics::Registry& metr
       sessions_(metrics, options.max_sessions) {
     listeners_.reserve(options.listen_ports.size());
     for (uint16_t port : options.listen_ports.ports) {
-        auto socket = net::UdpSocket::open(options.listen_ip.family());
-        socket.set_buffer_sizes(static_cast<int>(options.sndbuf), static_cast<int>(options.rcvbuf));
+        auto socket = open_socket(options.listen_ip.family());
         socket.bind(options.listen_ip.with_port(port));
         size_t index = listeners_.size();
         listeners_.push_back(std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
@@ -57,8 +56,7 @@ SessionServerRelay::Session* SessionServerRelay::open_session(uint64_t id, const
         return nullptr;
     }
     try {
-        auto socket = net::UdpSocket::open(options_.upstream.family());
-        socket.set_buffer_sizes(static_cast<int>(options_.sndbuf), static_cast<int>(options_.rcvbuf));
+        auto socket = open_socket(options_.upstream.family());
         socket.connect(options_.upstream);
         auto s = std::make_unique<Session>();
         Session* raw = s.get();
