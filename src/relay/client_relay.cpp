@@ -11,20 +11,12 @@ namespace porthop::relay {
 using metrics::Direction;
 using metrics::DropReason;
 
-namespace {
-// Batches read per readiness event before yielding to other sockets.
-constexpr int kBatchesPerWakeup = 4;
-}  // namespace
-
 ClientRelay::ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options)
     : Relay(base, metrics, options),
       hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes, options.hop_on_stall},
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
-    auto socket = open_socket(options.listen.family());
-    socket.bind(options.listen);
-    downstream_ = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
-                                             [this] { on_downstream_readable(); }, options.listen.is_wildcard());
+    downstream_ = open_listener(options.listen, [this] { on_downstream_readable(); });
     spdlog::info("client relay listening on {}, server {} ports {}", listen_address().to_string(),
                  options.server_ip.ip_string(), options.server_ports.to_string());
 }

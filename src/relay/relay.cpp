@@ -37,6 +37,24 @@ net::UdpSocket Relay::open_socket(int family) const {
     return socket;
 }
 
+std::unique_ptr<Endpoint> Relay::open_listener(const net::Address& local, std::function<void()> on_readable) {
+    auto socket = open_socket(local.family());
+    socket.bind(local);
+    return std::make_unique<Endpoint>(endpoints_, std::move(socket), metrics::Direction::downstream,
+                                      std::move(on_readable), local.is_wildcard());
+}
+
+std::vector<std::unique_ptr<Endpoint>> Relay::open_port_set_listeners(
+    const std::function<void(size_t)>& on_readable) {
+    std::vector<std::unique_ptr<Endpoint>> listeners;
+    listeners.reserve(options_.listen_ports.size());
+    for (uint16_t port : options_.listen_ports.ports) {
+        size_t index = listeners.size();
+        listeners.push_back(open_listener(options_.listen_ip.with_port(port), [on_readable, index] { on_readable(index); }));
+    }
+    return listeners;
+}
+
 bool Relay::apply_runtime_options(const config::Options& o) {
     if (o.hop_on_slowdown) return false;  // not available in this build
     options_.hop_interval = o.hop_interval;

@@ -3,7 +3,9 @@
 // one receive batch, the periodic sweep that expires idle sessions and
 // proves the loop alive, and the interface main and /healthz see.
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "config/options.hpp"
 #include "crypto/session_crypto.hpp"
@@ -20,6 +22,9 @@ namespace porthop::relay {
 // Per-socket and total bounds of user-space send queues.
 inline constexpr size_t kQueueCapacityPerSocket = 256 * 1024;
 inline constexpr size_t kQueueBudgetTotal = 64 * 1024 * 1024;
+// Batches one readiness event may read before the loop turns to other
+// sockets: fewer wake-ups under load, no starvation.
+inline constexpr int kBatchesPerWakeup = 4;
 
 class Relay {
 public:
@@ -51,6 +56,13 @@ protected:
     TimePoint tick() { return last_tick_ = Clock::now(); }
     // A new UDP socket of `family` with the configured kernel buffer sizes.
     net::UdpSocket open_socket(int family) const;
+    // A socket bound to `local` that receives from peers (the client's
+    // downstream socket, a server listener): replies go out from the address
+    // the peer wrote to when `local` is a wildcard.
+    std::unique_ptr<Endpoint> open_listener(const net::Address& local, std::function<void()> on_readable);
+    // The server relays' listeners, one per port of --listen's set;
+    // on_readable gets the listener's index.
+    std::vector<std::unique_ptr<Endpoint>> open_port_set_listeners(const std::function<void(size_t)>& on_readable);
 
     event_base& base_;
     metrics::Registry& metrics_;

@@ -12,10 +12,6 @@ namespace porthop::relay {
 using metrics::Direction;
 using metrics::DropReason;
 
-namespace {
-constexpr int kBatchesPerWakeup = 4;
-}  // namespace
-
 SessionServerRelay::SessionServerRelay(event_base& base, metrics::Registry& metrics, const config::Options& options,
                                        const crypto::Key& psk)
     : Relay(base, metrics, options),
@@ -23,15 +19,7 @@ SessionServerRelay::SessionServerRelay(event_base& base, metrics::Registry& metr
       tx_(psk, crypto::Direction::server_to_client),
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
-    listeners_.reserve(options.listen_ports.size());
-    for (uint16_t port : options.listen_ports.ports) {
-        auto socket = open_socket(options.listen_ip.family());
-        socket.bind(options.listen_ip.with_port(port));
-        size_t index = listeners_.size();
-        listeners_.push_back(std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::downstream,
-                                                        [this, index] { on_listener_readable(index); },
-                                                        options.listen_ip.is_wildcard()));
-    }
+    listeners_ = open_port_set_listeners([this](size_t index) { on_listener_readable(index); });
     spdlog::info("server relay (session mode) listening on {} ports {} ({} sockets), upstream {}",
                  options.listen_ip.ip_string(), options.listen_ports.to_string(), listeners_.size(),
                  options.upstream.to_string());
