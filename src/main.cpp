@@ -15,6 +15,8 @@
 #include "metrics/http_endpoint.hpp"
 #include "metrics/registry.hpp"
 #include "net/fd_limit.hpp"
+#include "probe/probe_client.hpp"
+#include "probe/probe_report.hpp"
 #include "relay/relay.hpp"
 #include "service/notify.hpp"
 #include "service/reload.hpp"
@@ -131,6 +133,43 @@ int run_relay(const config::Options& options, int argc, char** argv) {
     return 0;
 }
 
+// `porthop probe`: exit 0 with a verdict, 1 when the server never answered.
+int run_probe(const config::ProbeOptions& options, const std::string& server_text) {
+    std::optional<crypto::Key> psk;
+    try {
+        psk = crypto::load_key_file(options.psk_file);
+    } catch (const crypto::KeyError& e) {
+        return fail(e.what());
+    }
+    auto logger = spdlog::stderr_color_mt("porthop");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(options.log_level));
+    probe::ProbeResult result;
+    try {
+        result = probe::run_probe(options, *psk, stderr);
+    } catch (const net::NetError& e) {
+        return fail(std::string("--server: ") + e.what());
+    }
+    probe::Analysis analysis = probe::analyze(result.fast.series, result.slow.series, [&] {
+        std::vector<probe::FlowSeries> fresh;
+        for (const auto& f : result.fresh) fresh.push_back(f.series);
+        return fresh;
+    }());
+    probe::ProbeReport report{server_text, options.duration.count() / 1000.0, options.rate, result, analysis};
+    std::fputs((options.json ? probe::render_json(report) : probe::render_summary(report)).c_str(), stdout);
+    return result.answered ? 0 : 1;
+}
+
+// The --server argument as given, for the report.
+std::string server_argument(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--server" && i + 1 < argc) return argv[i + 1];
+        if (a.rfind("--server=", 0) == 0) return std::string(a.substr(9));
+    }
+    return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,6 +196,8 @@ int main(int argc, char** argv) {
                 std::fputs(c.text.c_str(), stdout);
                 if (!c.text.empty() && c.text.back() != '\n') std::fputc('\n', stdout);
                 return 0;
+            } else if constexpr (std::is_same_v<T, config::RunProbe>) {
+                return run_probe(c.options, server_argument(argc, argv));
             } else if constexpr (std::is_same_v<T, config::GenKey>) {
                 std::puts(crypto::encode_key(crypto::generate_key()).c_str());
                 return 0;
