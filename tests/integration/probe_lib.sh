@@ -22,7 +22,9 @@ set -euo pipefail
 
 # 20 Mbit/s carries the probe's three flows (8 + 2 + 8 Mbit/s); a throttled
 # flow gets a 100th of it.
+# shellcheck disable=SC2034  # read by fault_lib.sh
 FAULT_LINK_RATE=20mbit
+# shellcheck disable=SC2034  # read by fault_lib.sh
 FAULT_MB=12
 # shellcheck source=tests/integration/fault_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/fault_lib.sh"
@@ -70,4 +72,27 @@ quic_relayed() {
     start_client_relay --mode session --psk-file "$WORK/psk" "$@"
     download_start relayed "$cap"
     download_wait
+}
+
+# expect_throttle LABEL KIND ONSET_FIELD TRUE REC_FIELD: the probe found a
+# throttle of KIND, its onset .onset.ONSET_FIELD is within 25% of TRUE, and
+# it recommends .recommended.REC_FIELD (in REC).
+expect_throttle() {
+    local label="$1" kind="$2" field="$3" truth="$4" rec="$5" onset
+    [[ $PROBE_RC -eq 0 ]] || fail "probe exited $PROBE_RC"
+    [[ $(pj "$label" .throttled) == true ]] || fail "no throttling detected"
+    [[ $(pj "$label" .kind) == "$kind" ]] || fail "throttle classified as $(pj "$label" .kind), not $kind"
+    onset=$(pj "$label" ".onset.$field")
+    within "$onset" "$truth" 25 || fail "onset $field $onset, not within 25% of $truth"
+    REC=$(pj "$label" ".recommended.$rec")
+    [[ $REC != null ]] || fail "no $rec recommended"
+    ok "$kind throttle found, onset $field $onset (true $truth), recommended $rec $REC"
+}
+
+# expect_speedup DIRECT_MBPS WHAT: the last download reached 5x DIRECT_MBPS.
+expect_speedup() {
+    assert_download_ok
+    awk -v p="$QUIC_MBPS" -v d="$1" 'BEGIN { exit !(p >= 5 * d) }' ||
+        fail "with $2: $QUIC_MBPS Mbit/s is not >= 5x the direct $1 Mbit/s"
+    ok "with $2: $QUIC_MBPS Mbit/s vs direct $1 Mbit/s ($(awk -v p="$QUIC_MBPS" -v d="$1" 'BEGIN {printf "%.1f", p / d}')x)"
 }
