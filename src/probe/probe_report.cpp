@@ -101,7 +101,7 @@ std::string render_chart(const ProbeResult& result, size_t width, size_t height)
     std::string axis(cols + 9, ' ');
     for (size_t c = 0; c < cols; c += 10) {
         std::string label = fmt("%.0fs", static_cast<double>(c) * col_s);
-        axis.replace(9 + c, std::min(label.size(), axis.size() - 9 - c), label.substr(0, axis.size() - 9 - c));
+        if (9 + c + label.size() <= axis.size()) axis.replace(9 + c, label.size(), label);
     }
     out += axis + "\n";
     return out;
@@ -144,9 +144,12 @@ std::string render_summary(const ProbeReport& report) {
         if (a.hop_bytes) out += " --hop-bytes " + std::to_string(*a.hop_bytes);
         out += " (half the onset)\n";
     }
+    // Upstream carries only the probe's requests (small, ten a second per
+    // flow): what reached the server, as it last reported.
     double up_time = std::max(r.elapsed_s, 1e-3);
-    out += "  upstream (probe requests): " + mbit(r.fast.server_received / up_time) + " arrived of " +
-           mbit(r.fast.up_bytes / up_time) + " sent on the long flow\n";
+    out += "  upstream: " + fmt("%.1f kbit/s", r.fast.up_bytes * 8 / up_time / 1e3) + " of requests sent on the long flow, " +
+           fmt("%.0f%%", r.fast.up_bytes > 0 ? 100.0 * r.fast.server_received / r.fast.up_bytes : 0.0) +
+           " reached the server\n";
     out += "\n" + render_chart(r);
     return out;
 }
