@@ -88,13 +88,12 @@ void ProbeResponder::on_datagram(std::span<std::byte> datagram, const net::Addre
     if (p == nullptr) {
         // A new probe id: its request must be recent by the wall clock and
         // its id unused, or it could be an old request played back.
-        auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-        auto skew = std::chrono::milliseconds(
-            static_cast<int64_t>(request->time_ms) > wall ? static_cast<int64_t>(request->time_ms) - wall
-                                                          : wall - static_cast<int64_t>(request->time_ms));
-        if (skew > kFreshness || remembered(header->session_id, now)) {
+        auto wall = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+        uint64_t skew_ms = request->time_ms > wall ? request->time_ms - wall : wall - request->time_ms;
+        if (skew_ms > static_cast<uint64_t>(std::chrono::milliseconds(kFreshness).count()) ||
+            remembered(header->session_id, now)) {
             metrics_.drop(DropReason::replay);
             return;
         }

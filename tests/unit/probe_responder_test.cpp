@@ -138,7 +138,11 @@ TEST(ProbeResponder, ReplayAfterTheProbeClosedBuysNothing) {
 TEST(ProbeResponder, StaleRequestOpensNothing) {
     Lab lab;
     lab.deliver(lab.request(1, 0, {1200, 1'000'000, 30'000, wall_ms(-5min)}));
-    EXPECT_EQ(lab.drops(DropReason::replay), 1u);
+    lab.deliver(lab.request(2, 0, {1200, 1'000'000, 30'000, wall_ms(5min)}));
+    lab.deliver(lab.request(3, 0, {1200, 1'000'000, 30'000, UINT64_MAX}));
+    lab.deliver(lab.request(4, 0, {1200, 1'000'000, 30'000, 0}));
+    EXPECT_EQ(lab.drops(DropReason::replay), 4u);
+    EXPECT_EQ(lab.responder->active(), 0u);
     EXPECT_EQ(lab.run_and_receive(100ms), 0u);
 }
 
