@@ -35,10 +35,10 @@ int fail(const std::string& message) {
     return kExitInvalidInput;
 }
 
-void setup_logging(const config::Options& options) {
+void setup_logging(const std::string& level) {
     auto logger = spdlog::stderr_color_mt("porthop");
     spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(options.log_level));
+    spdlog::set_level(spdlog::level::from_str(level));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 }
 
@@ -51,7 +51,7 @@ int run_relay(const config::Options& options, int argc, char** argv) {
             return fail(e.what());
         }
     }
-    setup_logging(options);
+    setup_logging(options.log_level);
     if (options.hop_on_slowdown) {
         return fail("--hop-on-slowdown: not available in this build yet; use --hop-on-stall or --hop-interval");
     }
@@ -134,16 +134,14 @@ int run_relay(const config::Options& options, int argc, char** argv) {
 }
 
 // `porthop probe`: exit 0 with a verdict, 1 when the server never answered.
-int run_probe(const config::ProbeOptions& options, const std::string& server_text) {
+int run_probe(const config::ProbeOptions& options) {
     std::optional<crypto::Key> psk;
     try {
         psk = crypto::load_key_file(options.psk_file);
     } catch (const crypto::KeyError& e) {
         return fail(e.what());
     }
-    auto logger = spdlog::stderr_color_mt("porthop");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(options.log_level));
+    setup_logging(options.log_level);
     probe::ProbeResult result;
     try {
         result = probe::run_probe(options, *psk, stderr);
@@ -155,19 +153,11 @@ int run_probe(const config::ProbeOptions& options, const std::string& server_tex
         for (const auto& f : result.fresh) fresh.push_back(f.series);
         return fresh;
     }());
-    probe::ProbeReport report{server_text, options.duration.count() / 1000.0, options.rate, result, analysis};
+    const auto& ip = options.server_ip;
+    std::string server = (ip.is_v6() ? "[" + ip.ip_string() + "]" : ip.ip_string()) + ":" + options.server_ports.to_string();
+    probe::ProbeReport report{server, options.duration.count() / 1000.0, options.rate, result, analysis};
     std::fputs((options.json ? probe::render_json(report) : probe::render_summary(report)).c_str(), stdout);
     return result.answered ? 0 : 1;
-}
-
-// The --server argument as given, for the report.
-std::string server_argument(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a == "--server" && i + 1 < argc) return argv[i + 1];
-        if (a.rfind("--server=", 0) == 0) return std::string(a.substr(9));
-    }
-    return "";
 }
 
 }  // namespace
@@ -197,7 +187,7 @@ int main(int argc, char** argv) {
                 if (!c.text.empty() && c.text.back() != '\n') std::fputc('\n', stdout);
                 return 0;
             } else if constexpr (std::is_same_v<T, config::RunProbe>) {
-                return run_probe(c.options, server_argument(argc, argv));
+                return run_probe(c.options);
             } else if constexpr (std::is_same_v<T, config::GenKey>) {
                 std::puts(crypto::encode_key(crypto::generate_key()).c_str());
                 return 0;

@@ -10,7 +10,7 @@
 namespace porthop::probe {
 
 struct ProbeReport {
-    std::string server;  // as given, HOST:PORTSET
+    std::string server;  // ADDR:PORTSET
     double duration_s = 0;
     uint32_t rate = 0;   // bytes/s asked
     const ProbeResult& result;
