@@ -125,7 +125,7 @@ std::string render_summary(const ProbeReport& report) {
     } else {
         const char* by = a.kind == ThrottleKind::age      ? "by flow age"
                          : a.kind == ThrottleKind::volume ? "by volume (bytes per flow)"
-                                                          : "by age or by volume: unclear (probe longer)";
+                                                          : "by age or by volume: unclear (probe longer, or with a higher --rate)";
         out += std::string("Throttling: YES, ") + by + "\n";
         out += "  onset: at " + fmt("%.1f s", a.fast->age_s) + " / " + megabytes(a.fast->bytes) +
                " on the long flow";

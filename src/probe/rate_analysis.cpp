@@ -109,9 +109,11 @@ Analysis analyze(const FlowSeries& fast, const FlowSeries& slow, std::span<const
         a.kind = age_ratio <= bytes_ratio ? ThrottleKind::age : ThrottleKind::volume;
     } else {
         // The slower flow was not throttled: by age it would have been once
-        // as old as the fast one was at its onset (with some margin).
+        // as old as the fast one was at its onset (with some margin) --
+        // unless the throttled rate is no real drop for it.
         double slow_age = slow.samples.empty() ? 0 : slow.samples.back().age_s;
-        a.kind = slow_age >= 1.5 * a.fast->age_s + 1.0 ? ThrottleKind::volume : ThrottleKind::unclear;
+        bool could_see = a.throttled_rate < kThrottledShare * expected_rate(slow, a.fresh_rate);
+        a.kind = could_see && slow_age >= 1.5 * a.fast->age_s + 1.0 ? ThrottleKind::volume : ThrottleKind::unclear;
     }
     if (a.kind == ThrottleKind::age || a.kind == ThrottleKind::unclear) a.hop_interval = half_age(a.fast->age_s);
     if (a.kind == ThrottleKind::volume || a.kind == ThrottleKind::unclear) a.hop_bytes = half_bytes(a.fast->bytes);

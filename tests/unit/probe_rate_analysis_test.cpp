@@ -87,6 +87,17 @@ TEST(ProbeRateAnalysis, VolumeThrottleOutOfReachOfTheSlowerFlowIsStillVolume) {
     EXPECT_TRUE(a.hop_bytes);
 }
 
+TEST(ProbeRateAnalysis, ThrottleAboveTheSlowerFlowsRateIsUnclearNotVolume) {
+    // Throttled to 400 kB/s by age: the R/4 flow (250 kB/s) cannot show it,
+    // so its staying fast proves nothing; both settings are recommended.
+    auto fast = flow(kR, 18, [](double age, double) { return age >= 4 ? 400'000.0 : kR; });
+    auto slow = flow(kR / 4, 18, by_age(kR / 4, 0));
+    Analysis a = analyze(fast, slow, fresh_flows(8));
+    EXPECT_EQ(a.kind, ThrottleKind::unclear);
+    EXPECT_TRUE(a.hop_interval);
+    EXPECT_TRUE(a.hop_bytes);
+}
+
 TEST(ProbeRateAnalysis, NoThrottleMeansNoRecommendation) {
     auto fast = flow(kR, 18, by_age(kR, 0));
     auto slow = flow(kR / 4, 18, by_age(kR / 4, 0));
