@@ -15,6 +15,8 @@
 #include "metrics/http_endpoint.hpp"
 #include "metrics/registry.hpp"
 #include "net/fd_limit.hpp"
+#include "probe/probe_client.hpp"
+#include "probe/probe_report.hpp"
 #include "relay/relay.hpp"
 #include "service/notify.hpp"
 #include "service/reload.hpp"
@@ -33,10 +35,10 @@ int fail(const std::string& message) {
     return kExitInvalidInput;
 }
 
-void setup_logging(const config::Options& options) {
+void setup_logging(const std::string& level) {
     auto logger = spdlog::stderr_color_mt("porthop");
     spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(options.log_level));
+    spdlog::set_level(spdlog::level::from_str(level));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 }
 
@@ -49,7 +51,7 @@ int run_relay(const config::Options& options, int argc, char** argv) {
             return fail(e.what());
         }
     }
-    setup_logging(options);
+    setup_logging(options.log_level);
     if (options.hop_on_slowdown) {
         return fail("--hop-on-slowdown: not available in this build yet; use --hop-on-stall or --hop-interval");
     }
@@ -131,6 +133,33 @@ int run_relay(const config::Options& options, int argc, char** argv) {
     return 0;
 }
 
+// `porthop probe`: exit 0 with a verdict, 1 when the server never answered.
+int run_probe(const config::ProbeOptions& options) {
+    std::optional<crypto::Key> psk;
+    try {
+        psk = crypto::load_key_file(options.psk_file);
+    } catch (const crypto::KeyError& e) {
+        return fail(e.what());
+    }
+    setup_logging(options.log_level);
+    probe::ProbeResult result;
+    try {
+        result = probe::run_probe(options, *psk, stderr);
+    } catch (const net::NetError& e) {
+        return fail(std::string("--server: ") + e.what());
+    }
+    probe::Analysis analysis = probe::analyze(result.fast.series, result.slow.series, [&] {
+        std::vector<probe::FlowSeries> fresh;
+        for (const auto& f : result.fresh) fresh.push_back(f.series);
+        return fresh;
+    }());
+    const auto& ip = options.server_ip;
+    std::string server = (ip.is_v6() ? "[" + ip.ip_string() + "]" : ip.ip_string()) + ":" + options.server_ports.to_string();
+    probe::ProbeReport report{server, options.duration.count() / 1000.0, options.rate, result, analysis};
+    std::fputs((options.json ? probe::render_json(report) : probe::render_summary(report)).c_str(), stdout);
+    return result.answered ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,6 +186,8 @@ int main(int argc, char** argv) {
                 std::fputs(c.text.c_str(), stdout);
                 if (!c.text.empty() && c.text.back() != '\n') std::fputc('\n', stdout);
                 return 0;
+            } else if constexpr (std::is_same_v<T, config::RunProbe>) {
+                return run_probe(c.options);
             } else if constexpr (std::is_same_v<T, config::GenKey>) {
                 std::puts(crypto::encode_key(crypto::generate_key()).c_str());
                 return 0;

@@ -32,7 +32,7 @@ namespace {
 // The option table: one row per (option, roles). The long name is also the
 // option's key in the JSON config file.
 
-enum RoleMask : unsigned { kClient = 1u << 0, kServer = 1u << 1, kRelays = kClient | kServer };
+enum RoleMask : unsigned { kClient = 1u << 0, kServer = 1u << 1, kRelays = kClient | kServer, kProbe = 1u << 2 };
 
 enum class Kind {
     text,   // JSON string
@@ -76,6 +76,15 @@ constexpr Spec kSpecs[] = {
     {"rcvbuf", kRelays, Kind::count, "BYTES", "SO_RCVBUF of every socket, 4096 to 1073741824, or 0 for the system default (default 4 MiB)"},
     {"metrics", kRelays, Kind::text, "ADDR:PORT", "Serve /metrics and /healthz over HTTP here (default: off)"},
     {"log-level", kRelays, Kind::text, "LEVEL", "trace, debug, info, warn, error, critical or off (default info)"},
+    {"server", kProbe, Kind::text, "HOST:PORTSET",
+     "Required. A server relay running --mode session and its port set, e.g. vps.example.com:20000-20999"},
+    {"psk-file", kProbe, Kind::text, "PATH", "Required. The server relay's pre-shared key file"},
+    {"duration", kProbe, Kind::text, "DURATION", "How long to measure, 5s to 1h (default 60s)"},
+    {"rate", kProbe, Kind::text, "RATE",
+     "Rate asked of the long flow and of each fresh flow, e.g. 8mbit, 500kbit, 1MB (a second); "
+     "100kbit to 100mbit (default 8mbit)"},
+    {"json", kProbe, Kind::flag, "", "Print the result as JSON (for scripts) instead of the summary"},
+    {"log-level", kProbe, Kind::text, "LEVEL", "trace, debug, info, warn, error, critical or off (default warn)"},
     {"config", kRelays, Kind::text, "FILE.json",
      "Read options from a JSON object keyed by long option names; flags override it"},
 };
@@ -91,6 +100,7 @@ const char* role_name(unsigned role) {
     switch (role) {
         case kClient: return "client";
         case kServer: return "server";
+        case kProbe: return "probe";
         default: return "porthop";
     }
 }
@@ -382,9 +392,11 @@ public:
         const RawValue* v = get(name);
         if (v == nullptr) {
             const Spec* spec = find_spec(name, role_);
+            std::string where = role_ == kProbe ? std::string()
+                                                : " (on the command line or as \"" + std::string(name) +
+                                                      "\" in the --config file)";
             throw ConfigError("--" + std::string(name) + ": missing; porthop " + role_name(role_) + " needs --" +
-                              std::string(name) + " " + spec->value_name + " (on the command line or as \"" +
-                              std::string(name) + "\" in the --config file)");
+                              std::string(name) + " " + spec->value_name + where);
         }
         return *v;
     }
@@ -482,6 +494,16 @@ public:
         throw ConfigError(label(name, *v) + ": " + quote(v->text) + " is not one of " + names + "; use one of them");
     }
 
+    std::optional<const char*> log_level() const {
+        return choice<const char*>("log-level", {{"trace", "trace"},
+                                                 {"debug", "debug"},
+                                                 {"info", "info"},
+                                                 {"warn", "warn"},
+                                                 {"error", "error"},
+                                                 {"critical", "critical"},
+                                                 {"off", "off"}});
+    }
+
 private:
     unsigned role_;
     const RawOptions& raw_;
@@ -504,15 +526,7 @@ Options validate(unsigned role, const RawOptions& raw) {
         if (p->text.empty()) throw ConfigError(label("psk-file", *p) + ": the path is empty; give the key file's path");
         o.psk_file = p->text;
     }
-    if (auto level = v.choice<const char*>("log-level", {{"trace", "trace"},
-                                                          {"debug", "debug"},
-                                                          {"info", "info"},
-                                                          {"warn", "warn"},
-                                                          {"error", "error"},
-                                                          {"critical", "critical"},
-                                                          {"off", "off"}})) {
-        o.log_level = *level;
-    }
+    if (auto level = v.log_level()) o.log_level = *level;
     if (auto n = v.count("max-sessions", 1, 1'000'000, "1 to 1000000")) o.max_sessions = static_cast<uint32_t>(*n);
     if (auto n = v.count("new-session-rate", 0, 1'000'000, "0 to 1000000")) o.new_session_rate = static_cast<uint32_t>(*n);
     if (auto n = v.count("mtu", 576, 65535, "576 to 65535")) o.mtu = static_cast<uint32_t>(*n);
@@ -557,6 +571,36 @@ Options validate(unsigned role, const RawOptions& raw) {
     return o;
 }
 
+ProbeOptions validate_probe(const RawOptions& raw) {
+    Validator v(kProbe, raw);
+    ProbeOptions o;
+    (void)v.required("server");
+    const RawValue& psk = v.required("psk-file");
+    if (psk.text.empty()) throw ConfigError("--psk-file: the path is empty; give the key file's path");
+    o.psk_file = psk.text;
+    if (auto d = v.duration("duration")) {
+        if (*d < Duration(5'000) || *d > Duration(3'600'000)) {
+            throw ConfigError("--duration: " + format_duration(*d) + " is out of range; use 5s to 1h, e.g. 60s");
+        }
+        o.duration = *d;
+    }
+    if (const RawValue* r = v.get("rate")) {
+        auto rate = parse_rate(r->text);
+        if (!rate) {
+            throw ConfigError("--rate: " + quote(r->text) +
+                              " is not a rate; use a whole number and a unit: kbit, mbit, kB or MB (a second), e.g. 8mbit");
+        }
+        if (*rate < 12'500 || *rate > 12'500'000) {
+            throw ConfigError("--rate: " + r->text + " is out of range; use 100kbit to 100mbit");
+        }
+        o.rate = static_cast<uint32_t>(*rate);
+    }
+    o.json = v.flag("json");
+    if (auto level = v.log_level()) o.log_level = *level;
+    std::tie(o.server_ip, o.server_ports) = v.host_port_set("server", true, "vps.example.com:20000-20999");
+    return o;
+}
+
 // ---------------------------------------------------------------------------
 // The command line.
 
@@ -596,7 +640,7 @@ std::string command_of(const CLI::App& app) {
         throw ConfigError(name + ": unknown option for " + command + "; see " + command + " --help");
     }
     if (role == 0 && command == "porthop") {
-        throw ConfigError(quote(arg) + ": unknown command; use porthop client, porthop server or porthop genkey");
+        throw ConfigError(quote(arg) + ": unknown command; use porthop client, porthop server, porthop probe or porthop genkey");
     }
     throw ConfigError(quote(arg) + ": unexpected argument for " + command + "; see " + command + " --help");
 }
@@ -613,7 +657,10 @@ Command parse_command_line(int argc, const char* const* argv) {
     std::vector<Subcommand> relays;
     for (auto [role, name, description] :
          {std::tuple{kClient, "client", "Run the client relay: one downstream socket, sessions hop over the server's ports"},
-          std::tuple{kServer, "server", "Run the server relay: listen on every port of the set, relay to the upstream"}}) {
+          std::tuple{kServer, "server", "Run the server relay: listen on every port of the set, relay to the upstream"},
+          std::tuple{kProbe, "probe",
+                     "Measure whether the path to a server relay (session mode) throttles long UDP flows, "
+                     "and recommend --hop-interval / --hop-bytes"}}) {
         Subcommand sub{app.add_subcommand(name, description), role, {}};
         sub.app->allow_extras();
         sub.app->footer(kFooter);
@@ -676,10 +723,12 @@ Command parse_command_line(int argc, const char* const* argv) {
             }
             raw[spec->name] = RawValue{std::move(text), ""};
         }
+        if (sub.role == kProbe) return RunProbe{validate_probe(raw)};
         if (auto it = raw.find("config"); it != raw.end()) load_config_file(it->second.text, sub.role, raw);
         return RunRelay{validate(sub.role, raw)};
     }
-    throw ConfigError("no command given; use porthop client, porthop server or porthop genkey (see porthop --help)");
+    throw ConfigError(
+        "no command given; use porthop client, porthop server, porthop probe or porthop genkey (see porthop --help)");
 }
 
 }  // namespace porthop::config

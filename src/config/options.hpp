@@ -82,4 +82,16 @@ struct Options {
     uint32_t rcvbuf = 4 << 20;
 };
 
+// `porthop probe` (docs/protocol.md, "Probe"): measures whether the path to
+// a server relay throttles long UDP flows.
+struct ProbeOptions {
+    net::Address server_ip;  // --server HOST:PORTSET, resolved at start
+    PortSet server_ports;
+    std::string psk_file;
+    Duration duration{60'000};
+    uint32_t rate = 1'000'000;  // bytes/s of the faster long flow and of each fresh flow (8 Mbit/s)
+    bool json = false;
+    std::string log_level = "warn";
+};
+
 }  // namespace porthop::config

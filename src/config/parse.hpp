@@ -21,13 +21,17 @@ struct ConfigError : std::runtime_error {
 // option in the error).
 std::optional<Duration> parse_duration(std::string_view text);      // "250ms", "10s", "2m", "1h"
 std::optional<PortSet> parse_port_set(std::string_view text);       // "20000-20999", "1,5-7"
+// A rate in bytes a second: "8mbit", "500kbit", "1MB", "250kB", "125000"
+// (plain digits: bytes a second); nullopt on anything else or 0.
+std::optional<uint64_t> parse_rate(std::string_view text);
 
 // What the command line asked for.
 struct Help { std::string text; };        // --help: print text to stdout, exit 0
 struct Version { std::string text; };     // --version: print, exit 0
 struct RunRelay { Options options; };     // client / server
 struct GenKey {};                         // genkey
-using Command = std::variant<Help, Version, RunRelay, GenKey>;
+struct RunProbe { ProbeOptions options; };  // probe
+using Command = std::variant<Help, Version, RunRelay, GenKey, RunProbe>;
 
 // Throws ConfigError on any invalid input.
 Command parse_command_line(int argc, const char* const* argv);

@@ -47,6 +47,26 @@ const char* to_string(Mode mode) {
     return "unknown";
 }
 
+std::optional<uint64_t> parse_rate(std::string_view text) {
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 12) return std::nullopt;
+    uint64_t number = 0;
+    std::from_chars(text.data(), text.data() + digits, number);
+    std::string_view unit = text.substr(digits);
+    // bits a second are divided by 8 at the end
+    static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+        {"", 8}, {"B", 8}, {"kB", 8'000}, {"MB", 8'000'000}, {"kbit", 1'000}, {"mbit", 1'000'000}, {"Mbit", 1'000'000}};
+    for (const auto& [name, bits] : kUnits) {
+        if (unit == name) {
+            uint64_t bytes = number * bits / 8;
+            if (bytes == 0) return std::nullopt;
+            return bytes;
+        }
+    }
+    return std::nullopt;
+}
+
 std::optional<Duration> parse_duration(std::string_view text) {
     size_t digits = 0;
     while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;

@@ -101,8 +101,8 @@ Key load_key_file(const std::string& path) {
     return *key;
 }
 
-std::optional<Header> parse_header(std::span<const std::byte> datagram) {
-    if (datagram.size() < kOverhead || std::to_integer<uint8_t>(datagram[0]) != kVersion) return std::nullopt;
+std::optional<Header> parse_header(std::span<const std::byte> datagram, uint8_t version) {
+    if (datagram.size() < kOverhead || std::to_integer<uint8_t>(datagram[0]) != version) return std::nullopt;
     return Header{get_be64(datagram.data() + 1), get_be64(datagram.data() + 9)};
 }
 
@@ -111,9 +111,10 @@ Cipher::Cipher(const Key& psk, Direction direction) {
                                psk.bytes.data());
 }
 
-std::span<std::byte> Cipher::seal(std::byte* payload, size_t len, uint64_t session_id, uint64_t counter) const {
+std::span<std::byte> Cipher::seal(std::byte* payload, size_t len, uint64_t session_id, uint64_t counter,
+                                  uint8_t version) const {
     std::byte* header = payload - kHeaderSize;
-    header[0] = std::byte{kVersion};
+    header[0] = std::byte{version};
     put_be64(header + 1, session_id);
     put_be64(header + 9, counter);
     auto nonce = make_nonce(session_id, counter);

@@ -20,6 +20,9 @@
 namespace porthop::crypto {
 
 inline constexpr uint8_t kVersion = 1;
+// First byte of a probe datagram (`porthop probe`, docs/protocol.md "Probe"):
+// same header layout, its own keys, never relayed.
+inline constexpr uint8_t kProbeVersion = 2;
 inline constexpr size_t kKeySize = 32;
 inline constexpr size_t kHeaderSize = 1 + 8 + 8;  // version, session id, counter
 inline constexpr size_t kTagSize = crypto_aead_xchacha20poly1305_ietf_ABYTES;
@@ -62,9 +65,16 @@ struct Header {
 
 // The header of a datagram, or nullopt when it is too short to hold a header
 // and a tag, or of another version. Reads nothing outside `datagram`.
-std::optional<Header> parse_header(std::span<const std::byte> datagram);
+std::optional<Header> parse_header(std::span<const std::byte> datagram, uint8_t version = kVersion);
 
-enum class Direction : uint64_t { client_to_server = 1, server_to_client = 2 };
+// The probe's directions have keys of their own, so a probe datagram never
+// opens as relay traffic and the other way round.
+enum class Direction : uint64_t {
+    client_to_server = 1,
+    server_to_client = 2,
+    probe_client_to_server = 3,
+    probe_server_to_client = 4
+};
 
 // The key of one direction, derived from the pre-shared key with
 // crypto_kdf_derive_from_key (context "porthop1", subkey id = Direction).
@@ -75,7 +85,8 @@ public:
     // Frames the `len` payload bytes at `payload` in place: writes the header
     // into the kHeaderSize bytes before it, encrypts the payload and writes
     // the tag into the kTagSize bytes after it. Returns the whole datagram.
-    std::span<std::byte> seal(std::byte* payload, size_t len, uint64_t session_id, uint64_t counter) const;
+    std::span<std::byte> seal(std::byte* payload, size_t len, uint64_t session_id, uint64_t counter,
+                              uint8_t version = kVersion) const;
 
     // Verifies and decrypts `datagram` (whose header is `h`, from
     // parse_header) in place; returns the plaintext inside it, or nullopt

@@ -17,6 +17,7 @@ SessionServerRelay::SessionServerRelay(event_base& base, metrics::Registry& metr
     : Relay(base, metrics, options),
       rx_(psk, crypto::Direction::client_to_server),
       tx_(psk, crypto::Direction::server_to_client),
+      probe_(base, metrics, psk, options.mtu, listeners_),
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
     listeners_ = open_port_set_listeners([this](size_t index) { on_listener_readable(index); });
@@ -78,6 +79,11 @@ void SessionServerRelay::on_listener_readable(size_t index) {
                 continue;
             }
             std::span<std::byte> datagram = batch_.payload(i);
+            if (!datagram.empty() && datagram[0] == std::byte{crypto::kProbeVersion}) {
+                probe_.on_datagram(datagram, batch_.source(i), wildcard ? batch_.destination(i) : net::Address{},
+                                   index, now);
+                continue;
+            }
             auto header = crypto::parse_header(datagram);
             if (!header) {
                 metrics_.drop(DropReason::malformed);

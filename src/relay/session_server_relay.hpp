@@ -6,13 +6,15 @@
 // an unknown id) and its counter checked against the session's replay
 // window; only then does it count. Replies are sealed in place and go to the
 // most recent source address that sent a valid datagram (roaming), through
-// the listening socket that received it.
+// the listening socket that received it. Probe datagrams (their own first
+// byte) go to the ProbeResponder.
 
 #include <memory>
 #include <vector>
 
 #include "crypto/session_crypto.hpp"
 #include "relay/new_session_limiter.hpp"
+#include "relay/probe_responder.hpp"
 #include "relay/relay.hpp"
 #include "relay/session_table.hpp"
 
@@ -56,6 +58,8 @@ private:
     crypto::Cipher rx_;  // client -> server
     crypto::Cipher tx_;  // server -> client
     std::vector<std::unique_ptr<Endpoint>> listeners_;
+    // Answers `porthop probe` (datagrams of crypto::kProbeVersion).
+    ProbeResponder probe_;
     NewSessionLimiter new_sessions_;
     SessionTable<Session, uint64_t, IdHash> sessions_;
 };

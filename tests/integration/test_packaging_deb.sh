@@ -3,7 +3,7 @@
 #   - packages the binary ctest built (PORTHOP_BIN) with packaging/deb/build-deb.sh
 #     (or takes PORTHOP_DEB, e.g. the one make deb wrote);
 #   - lintian reports no error; porthop(1) names every option of
-#     `porthop client --help` and `porthop server --help`;
+#     `porthop client --help`, `porthop server --help` and `porthop probe --help`;
 #   - dpkg -i installs it; /usr/bin/porthop --version; the units pass
 #     systemd-analyze verify, and systemd-analyze security --offline rates
 #     them OK or better (exposure printed);
@@ -71,12 +71,12 @@ errors=$(lintian --tag-display-limit 0 "$deb" 2>&1 | grep -v 'running with root 
 ok "lintian: no errors"
 
 man_text=$(MANWIDTH=200 man -l "$SRC/packaging/porthop.1" 2>/dev/null | col -bx)
-for role in client server; do
+for role in client server probe; do
     for opt in $("$PORTHOP_BIN" "$role" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
         grep -q -- "$opt" <<<"$man_text" || fail "porthop(1) does not document $role option $opt"
     done
 done
-ok "porthop(1) documents every option of client --help and server --help"
+ok "porthop(1) documents every option of client, server and probe --help"
 
 # --- install -----------------------------------------------------------------
 dpkg -i "$deb" >"$WORK/dpkg-install.log" 2>&1 || fail "dpkg -i failed: $(tail -n 5 "$WORK/dpkg-install.log")"

@@ -21,14 +21,18 @@ Command parse(std::vector<std::string> args) {
     return parse_command_line(static_cast<int>(args.size()), argv.data());
 }
 
-Options run(const std::vector<std::string>& args) {
+// The options of the command Run (RunRelay, RunProbe) the arguments give.
+template <typename Run>
+auto options_of(const std::vector<std::string>& args) {
     Command c = parse(args);
-    if (!std::holds_alternative<RunRelay>(c)) {
-        ADD_FAILURE() << "expected a relay to run";
-        return {};
+    if (!std::holds_alternative<Run>(c)) {
+        ADD_FAILURE() << "the arguments ask for another command";
+        return decltype(std::get<Run>(c).options){};
     }
-    return std::get<RunRelay>(c).options;
+    return std::get<Run>(c).options;
 }
+
+Options run(const std::vector<std::string>& args) { return options_of<RunRelay>(args); }
 
 // The message of the ConfigError the arguments raise ("" and a failure when
 // they parse).
@@ -367,6 +371,57 @@ TEST(ConfigCommandLine, InvalidServerValuesAreErrorsNamingTheOption) {
 TEST(ConfigCommandLine, ABadPortSetMessageSaysWhatIsWrong) {
     EXPECT_CONTAINS(error_of({"client", "--listen", "127.0.0.1:1", "--server", "192.0.2.1:20999-20000"}),
                     "\"20999-20000\" is reversed");
+}
+
+// porthop probe (docs/protocol.md, "Probe").
+const std::vector<std::string> kProbe = {"probe", "--server", "192.0.2.1:20000-20999", "--psk-file", "/etc/porthop/psk"};
+
+ProbeOptions probe_run(const std::vector<std::string>& args) { return options_of<RunProbe>(args); }
+
+TEST(ConfigCommandLine, ProbeDefaults) {
+    ProbeOptions o = probe_run(kProbe);
+    EXPECT_EQ(o.server_ports.size(), 1000u);
+    EXPECT_EQ(o.psk_file, "/etc/porthop/psk");
+    EXPECT_EQ(o.duration, 60s);
+    EXPECT_EQ(o.rate, 1'000'000u);
+    EXPECT_FALSE(o.json);
+}
+
+TEST(ConfigCommandLine, ProbeTakesDurationRateAndJson) {
+    ProbeOptions o = probe_run(kProbe + std::vector<std::string>{"--duration", "20s", "--rate", "500kbit", "--json"});
+    EXPECT_EQ(o.duration, 20s);
+    EXPECT_EQ(o.rate, 62'500u);
+    EXPECT_TRUE(o.json);
+}
+
+TEST(ConfigCommandLine, ProbeNeedsServerAndKey) {
+    EXPECT_CONTAINS(error_of({"probe", "--psk-file", "/k"}), "--server: missing");
+    EXPECT_CONTAINS(error_of({"probe", "--server", "192.0.2.1:1"}), "--psk-file: missing");
+}
+
+TEST(ConfigCommandLine, ProbeBadValuesNameTheOption) {
+    EXPECT_CONTAINS(error_of(kProbe + std::vector<std::string>{"--rate", "fast"}), "--rate: \"fast\" is not a rate");
+    EXPECT_CONTAINS(error_of(kProbe + std::vector<std::string>{"--rate", "1gbit"}), "--rate:");
+    EXPECT_CONTAINS(error_of(kProbe + std::vector<std::string>{"--rate", "10kbit"}), "--rate: 10kbit is out of range");
+    EXPECT_CONTAINS(error_of(kProbe + std::vector<std::string>{"--duration", "2s"}), "--duration: 2s is out of range");
+    EXPECT_CONTAINS(error_of(kProbe + std::vector<std::string>{"--upstream", "127.0.0.1:1"}), "is a server option");
+}
+
+TEST(ConfigCommandLine, ProbeHelpWorks) {
+    Command c = parse({"probe", "--help"});
+    ASSERT_TRUE(std::holds_alternative<Help>(c));
+    EXPECT_CONTAINS(std::get<Help>(c).text, "--rate");
+}
+
+TEST(ConfigValues, RatesInBitsAndBytesASecond) {
+    EXPECT_EQ(parse_rate("8mbit"), 1'000'000u);
+    EXPECT_EQ(parse_rate("500kbit"), 62'500u);
+    EXPECT_EQ(parse_rate("1MB"), 1'000'000u);
+    EXPECT_EQ(parse_rate("250kB"), 250'000u);
+    EXPECT_EQ(parse_rate("125000"), 125'000u);
+    for (const char* bad : {"", "mbit", "8 mbit", "-1mbit", "8gbit", "0", "1.5mbit", "9999999999999mbit"}) {
+        EXPECT_FALSE(parse_rate(bad)) << '"' << bad << '"';
+    }
 }
 
 }  // namespace
