@@ -150,7 +150,8 @@ std::string render_summary(const ProbeReport& report) {
     out += "  upstream: " + fmt("%.1f kbit/s", r.fast.up_bytes * 8 / up_time / 1e3) + " of requests sent on the long flow, " +
            fmt("%.0f%%", r.fast.up_bytes > 0 ? 100.0 * r.fast.server_received / r.fast.up_bytes : 0.0) +
            " reached the server\n";
-    out += "\n" + render_chart(r);
+    out += '\n';
+    out += render_chart(r);
     return out;
 }
 
