@@ -6,43 +6,54 @@
 namespace porthop::relay {
 
 namespace {
-double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
 
-Duration AdaptiveHops::stall_wait(Duration stall) const {
-    Duration wait = stall;
-    for (unsigned i = 0; i < stall_doublings_ && wait < kMaxStallWait; ++i) wait *= 2;
-    // Doubling stops at kMaxStallWait, but never waits less than asked.
-    return std::max(stall, std::min(wait, kMaxStallWait));
+void AdaptiveHops::Guard::hopped(TimePoint now, Duration judge_for) {
+    used = true;
+    last = now;
+    judging = true;
+    judge_until = now + judge_for;
+}
+
+void AdaptiveHops::Guard::judged(bool helped) {
+    judging = false;
+    if (helped) {
+        guard = kMinGap;
+    } else {
+        guard = guard < kBackoffFirst ? kBackoffFirst : std::min(2 * guard, kBackoffMax);
+    }
 }
 
 std::optional<metrics::HopReason> AdaptiveHops::tick(const AdaptivePolicy& policy, TimePoint now) {
     record_interval(now);
-    if (stall_unanswered_ && down_ != down_at_stall_hop_) {
-        // The new port answered: the stall was the old port's.
-        stall_unanswered_ = false;
-        stall_doublings_ = 0;
+    if (stall_.judging) {
+        if (down_ != down_at_stall_hop_) {
+            stall_.judged(true);
+        } else if (now >= stall_.judge_until) {
+            stall_.judged(false);
+        }
     }
-    if (evaluating_) evaluate_slowdown_hop(now);
-    if (!guard_open(now)) return std::nullopt;
+    if (slowdown_.judging) {
+        if (window_rate_ >= std::max(kHelpedRatio * slow_rate_, kPeakFloor)) {
+            slowdown_.judged(true);
+        } else if (now >= slowdown_.judge_until) {
+            slowdown_.judged(false);
+        }
+    }
+    if (!gap_open(now)) return std::nullopt;
 
-    if (policy.stall.count() != 0 && waiting_ && now - waiting_since_ >= stall_wait(policy.stall)) {
-        if (stall_unanswered_ && stall_wait(policy.stall) < kMaxStallWait) ++stall_doublings_;
-        stall_unanswered_ = true;
+    if (policy.stall.count() != 0 && waiting_ && now - waiting_since_ >= policy.stall && stall_.open(now)) {
+        waiting_ = false;  // only a new send starts a new wait
         down_at_stall_hop_ = down_;
-        waiting_since_ = now;  // the new port gets the whole wait to answer
+        stall_.hopped(now, std::max(kStallAnswer, policy.stall));
         adapted_ = true;
         last_adaptive_ = now;
         return metrics::HopReason::stall;
     }
-    if (policy.slowdown && !evaluating_ && (!slowed_before_ || now - last_slowdown_ >= slowdown_guard_) &&
-        slowed_down()) {
-        evaluating_ = true;
-        evaluate_until_ = now + kEvaluation;
+    if (policy.slowdown && slowdown_.open(now) && slowed_down()) {
         slow_rate_ = window_rate_;
-        slowed_before_ = true;
-        last_slowdown_ = now;
+        slowdown_.hopped(now, kEvaluation);
         adapted_ = true;
         last_adaptive_ = now;
         return metrics::HopReason::slowdown;
@@ -61,16 +72,17 @@ void AdaptiveHops::record_interval(TimePoint now) {
     up_at_tick_ = up_;
 
     // The window: the newest intervals that together cover kWindow.
+    double window = seconds(kWindow);
     double span = 0;
     uint64_t bytes = 0;
     window_intervals_ = 0;
-    for (size_t i = 0; i < filled_ && span + 1e-3 < seconds(kWindow); ++i) {
+    for (size_t i = 0; i < filled_ && span + 1e-3 < window; ++i) {
         const Interval& iv = intervals_[(next_ + kIntervals - 1 - i) % kIntervals];
         span += iv.seconds;
         bytes += iv.down;
         ++window_intervals_;
     }
-    window_full_ = span + 1e-3 >= seconds(kWindow);
+    window_full_ = span + 1e-3 >= window;
     window_rate_ = static_cast<double>(bytes) / span;
 
     // An old burst fades: the peak halves every kPeakHalfLife.
@@ -89,16 +101,6 @@ bool AdaptiveHops::slowed_down() const {
     }
     const Interval& newest = intervals_[(next_ + kIntervals - 1) % kIntervals];
     return newest.down != 0 && newest.up != 0;
-}
-
-void AdaptiveHops::evaluate_slowdown_hop(TimePoint now) {
-    if (window_rate_ >= std::max(kHelpedRatio * slow_rate_, kPeakFloor)) {
-        evaluating_ = false;
-        slowdown_guard_ = kMinGap;
-    } else if (now >= evaluate_until_) {
-        evaluating_ = false;
-        slowdown_guard_ = slowdown_guard_ < kBackoffFirst ? kBackoffFirst : std::min(2 * slowdown_guard_, kBackoffMax);
-    }
 }
 
 }  // namespace porthop::relay

@@ -6,19 +6,21 @@
 //
 // stall: the session sent upstream and nothing at all came back for the
 //   stall time (a blackholed port). An idle session sends nothing, so it
-//   never stalls. If a stall hop is not answered either (the server relay is
-//   down, not one port), the next one waits twice as long, up to
-//   kMaxStallWait.
+//   never stalls; after a stall hop only a new send starts a new wait, so a
+//   session that goes quiet hops at most once.
 // slowdown: the downstream rate fell below 1/kSlowdownRatio of the best rate
 //   this session reached (its peak, decaying with kPeakHalfLife, at least
 //   kPeakFloor) over every tick of the last kWindow, while data still trickles
 //   down and the application still sends upstream (a throttled flow). A pause
-//   (nothing comes down) is not a slowdown. A slowdown hop that did not help
-//   (the rate did not climb to kHelpedRatio times the throttled rate within
-//   kEvaluation) means the slowness is the application's, not the port's: no
-//   slowdown hop for kBackoffFirst, doubling up to kBackoffMax while hops keep
-//   not helping; a hop that helped resets the guard.
-// Guard against hop storms: at most one adaptive hop per kMinGap.
+//   (nothing comes down) is not a slowdown.
+// Guard against hop storms: at most one adaptive hop per kMinGap. Each
+// adaptive hop is then judged: a stall hop helped if anything came back
+// within max(kStallAnswer, the stall time); a slowdown hop helped if the rate
+// climbed to kHelpedRatio times the throttled rate (and kPeakFloor) within
+// kEvaluation. A hop that did not help means the cause was not the port (the
+// application paused or slowed down, or the server relay is down): no hop for
+// the same reason for kBackoffFirst, doubling up to kBackoffMax while hops keep
+// not helping; a hop that helped resets that reason's guard to kMinGap.
 
 #include <array>
 #include <cstddef>
@@ -44,7 +46,7 @@ inline constexpr Duration kAdaptiveTick{100};
 class AdaptiveHops {
 public:
     static constexpr Duration kMinGap{1'000};
-    static constexpr Duration kMaxStallWait{30'000};
+    static constexpr Duration kStallAnswer{1'000};
     static constexpr Duration kWindow{300};
     static constexpr double kSlowdownRatio = 8;
     static constexpr double kPeakFloor = 250'000;  // bytes/s (2 Mbit/s): slow streams never trigger
@@ -76,8 +78,8 @@ public:
     // For tests and logs.
     double peak() const { return peak_; }
     double rate() const { return window_rate_; }
-    Duration slowdown_guard() const { return slowdown_guard_; }
-    Duration stall_wait(Duration stall) const;
+    Duration stall_guard() const { return stall_.guard; }
+    Duration slowdown_guard() const { return slowdown_.guard; }
 
 private:
     struct Interval {
@@ -85,10 +87,22 @@ private:
         uint64_t down = 0;
         uint64_t up = 0;
     };
+    // One reason's guard: the last hop for it, whether it is still being
+    // judged, and the time the next one must wait.
+    struct Guard {
+        Duration guard = kMinGap;
+        bool used = false;
+        TimePoint last;
+        bool judging = false;
+        TimePoint judge_until;
+        bool open(TimePoint now) const { return !judging && (!used || now - last >= guard); }
+        void hopped(TimePoint now, Duration judge_for);
+        void judged(bool helped);
+    };
+
     void record_interval(TimePoint now);
     bool slowed_down() const;
-    void evaluate_slowdown_hop(TimePoint now);
-    bool guard_open(TimePoint now) const { return !adapted_ || now - last_adaptive_ >= kMinGap; }
+    bool gap_open(TimePoint now) const { return !adapted_ || now - last_adaptive_ >= kMinGap; }
 
     // Counted on the hot path.
     uint64_t up_ = 0;
@@ -111,17 +125,10 @@ private:
 
     bool adapted_ = false;
     TimePoint last_adaptive_;
-    // Stall backoff: doublings of the stall time; a stall hop not yet answered.
-    unsigned stall_doublings_ = 0;
-    bool stall_unanswered_ = false;
+    Guard stall_;
     uint64_t down_at_stall_hop_ = 0;
-    // Slowdown: the hop under evaluation and the guard it set.
-    bool evaluating_ = false;
-    TimePoint evaluate_until_;
-    bool slowed_before_ = false;
-    TimePoint last_slowdown_;
-    double slow_rate_ = 0;
-    Duration slowdown_guard_ = kMinGap;
+    Guard slowdown_;
+    double slow_rate_ = 0;  // the window rate that made the last slowdown hop
 };
 
 }  // namespace porthop::relay
