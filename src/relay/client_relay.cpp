@@ -42,7 +42,7 @@ ClientRelay::Session* ClientRelay::find_or_open(const net::Address& peer, TimePo
         auto socket = open_socket(options_.server_ip.family());
         auto s = std::make_unique<Session>(Session{
             peer, net::Address{}, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now),
-            AdaptiveHops(now), nullptr, StallNudge{}, now, now});
+            AdaptiveHops(now), nullptr, HopNudge{}, now, now});
         Session* raw = s.get();
         s->target.set_port(s->hop.port());
         s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
@@ -75,12 +75,13 @@ void ClientRelay::on_downstream_readable() {
         }
 
         bool wildcard = options_.listen.is_wildcard();
+        bool adaptive = adaptive_policy().enabled();
         for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
             if (wildcard) s.local = batch_.destination(indices.back());
             uint64_t bytes = 0;
             for (size_t i : indices) bytes += batch_.payload(i).size();
             s.adaptive.sent(now, bytes);
-            if (options_.hop_on_stall.count() != 0) s.nudge.offer(now, batch_.payload(indices.back()));
+            if (adaptive) s.nudge.offer(now, batch_.payload(indices.back()));
             if (auto reason = s.hop.before_send(now, bytes)) {
                 metrics_.add(metrics::Family::hops, *reason);
                 s.target.set_port(s.hop.port());
@@ -147,7 +148,7 @@ void ClientRelay::on_runtime_options(TimePoint now) {
 
 void ClientRelay::adapt(TimePoint now) {
     adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
-        if (reason == metrics::HopReason::stall && !s.nudge.datagram().empty()) {
+        if (!s.nudge.datagram().empty()) {
             net::OutDatagram d = net::OutDatagram::make(s.nudge.datagram(), &s.target);
             s.upstream->transmit(std::span(&d, 1));
         }

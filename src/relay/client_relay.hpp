@@ -8,11 +8,11 @@
 #include <memory>
 #include <optional>
 
+#include "relay/hop_nudge.hpp"
 #include "relay/hop_schedule.hpp"
 #include "relay/relay.hpp"
 #include "relay/new_session_limiter.hpp"
 #include "relay/session_table.hpp"
-#include "relay/stall_nudge.hpp"
 
 namespace porthop::relay {
 
@@ -35,7 +35,7 @@ private:
         HopSchedule hop;
         AdaptiveHops adaptive;
         std::unique_ptr<Endpoint> upstream;
-        StallNudge nudge;         // kept only while --hop-on-stall is on
+        HopNudge nudge;           // kept only while an adaptive option is on
         TimePoint last_active;
         TimePoint last_reply;     // last datagram from the server relay (or the session's start)
         bool broken = false;

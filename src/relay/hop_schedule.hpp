@@ -1,11 +1,15 @@
 #pragma once
 // The per-session hop schedule of DESIGN.md: hop after the interval ± jitter,
 // or after hop_bytes on the current port; always to a port drawn at random
-// from the set, never the current one. Sessions draw their own deadlines, so
+// from the set, never the current one and, when the set is large enough, not
+// one of the last kRecentPorts either: the ISP may still hold those flows
+// (throttled by age or volume, or blocked) while their conntrack state lives. Sessions draw their own deadlines, so
 // they never hop in lock-step. The adaptive triggers (stall, slowdown) are
 // relay/adaptive_hops.hpp's, on a timer; they hop through hop().
 
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 
@@ -23,6 +27,8 @@ struct HopPolicy {
 
 class HopSchedule {
 public:
+    static constexpr size_t kRecentPorts = 8;
+
     // ports: the server port set (non-empty); outlives the schedule.
     HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now);
 
@@ -59,11 +65,17 @@ public:
 
 private:
     Duration draw_interval();
+    size_t draw_other_port();
+    bool recently_used(size_t index) const;
 
     HopPolicy policy_;
     std::span<const uint16_t> ports_;
     Rng& rng_;
     size_t index_ = 0;
+    // Indexes of the ports left by the last hops (a ring; `none` when unused).
+    static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+    std::array<uint32_t, kRecentPorts> recent_;
+    size_t recent_next_ = 0;
     TimePoint next_at_;
     TimePoint hopped_at_;
     uint64_t bytes_ = 0;

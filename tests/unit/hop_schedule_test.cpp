@@ -72,6 +72,33 @@ TEST(HopSchedule, DrawsEveryPortOfAHundredPortSetOverTenThousandHops) {
     }
 }
 
+TEST(HopSchedule, DoesNotGoBackToARecentPort) {
+    auto ports = port_range(20000, 50);
+    Rng rng(21);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{});
+    std::vector<uint16_t> visited{hop.port()};
+    for (int i = 0; i < 5000; ++i) {
+        hop.hop(TimePoint{});
+        size_t from = visited.size() > HopSchedule::kRecentPorts ? visited.size() - HopSchedule::kRecentPorts : 0;
+        for (size_t k = from; k < visited.size(); ++k) {
+            ASSERT_NE(hop.port(), visited[k]) << "hop " << i << " went back to a port left " << visited.size() - k
+                                              << " hops ago";
+        }
+        visited.push_back(hop.port());
+    }
+}
+
+TEST(HopSchedule, SmallSetStillHopsWhenEveryOtherPortIsRecent) {
+    auto ports = port_range(20000, 3);
+    Rng rng(22);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{});
+    for (int i = 0; i < 100; ++i) {
+        uint16_t before = hop.port();
+        hop.hop(TimePoint{});
+        ASSERT_NE(hop.port(), before);
+    }
+}
+
 TEST(HopSchedule, SinglePortSetStaysOnItsPort) {
     std::vector<uint16_t> ports{443};
     Rng rng(5);
