@@ -88,17 +88,6 @@ TEST(HopSchedule, DoesNotGoBackToARecentPort) {
     }
 }
 
-TEST(HopSchedule, SmallSetStillHopsWhenEveryOtherPortIsRecent) {
-    auto ports = port_range(20000, 3);
-    Rng rng(22);
-    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{});
-    for (int i = 0; i < 100; ++i) {
-        uint16_t before = hop.port();
-        hop.hop(TimePoint{});
-        ASSERT_NE(hop.port(), before);
-    }
-}
-
 TEST(HopSchedule, SinglePortSetStaysOnItsPort) {
     std::vector<uint16_t> ports{443};
     Rng rng(5);
