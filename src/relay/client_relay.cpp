@@ -75,13 +75,13 @@ void ClientRelay::on_downstream_readable() {
         }
 
         bool wildcard = options_.listen.is_wildcard();
-        bool adaptive = adaptive_policy().enabled();
+        bool keep_nudge = options_.hop_on_stall.count() != 0;
         for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
             if (wildcard) s.local = batch_.destination(indices.back());
             uint64_t bytes = 0;
             for (size_t i : indices) bytes += batch_.payload(i).size();
             s.adaptive.sent(now, bytes);
-            if (adaptive) s.nudge.offer(now, batch_.payload(indices.back()));
+            if (keep_nudge) s.nudge.offer(now, batch_.payload(indices.back()));
             if (auto reason = s.hop.before_send(now, bytes)) {
                 metrics_.add(metrics::Family::hops, *reason);
                 s.target.set_port(s.hop.port());
@@ -148,7 +148,11 @@ void ClientRelay::on_runtime_options(TimePoint now) {
 
 void ClientRelay::adapt(TimePoint now) {
     adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
-        if (!s.nudge.datagram().empty()) {
+        // Only after a stall: a slowdown leaves the flow trickling, so the
+        // application's next datagram (a QUIC ACK) moves the return path
+        // within moments, and a false slowdown hop must not duplicate the
+        // application's data.
+        if (reason == metrics::HopReason::stall && !s.nudge.datagram().empty()) {
             net::OutDatagram d = net::OutDatagram::make(s.nudge.datagram(), &s.target);
             s.upstream->transmit(std::span(&d, 1));
         }

@@ -35,7 +35,7 @@ private:
         HopSchedule hop;
         AdaptiveHops adaptive;
         std::unique_ptr<Endpoint> upstream;
-        HopNudge nudge;           // kept only while an adaptive option is on
+        HopNudge nudge;           // kept only while --hop-on-stall is on
         TimePoint last_active;
         TimePoint last_reply;     // last datagram from the server relay (or the session's start)
         bool broken = false;

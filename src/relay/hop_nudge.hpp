@@ -1,14 +1,13 @@
 #pragma once
-// Plain mode's answer to a silent application after an adaptive hop. The
-// server relay replies through the port that last heard from the session, so
-// until the application sends again its replies still go into the dead (or
-// throttled) port; a download-only QUIC client that waits for data sends
-// nothing, and the connection hangs or crawls (LAB.md, "A trap for relays").
-// The session therefore keeps a copy of a recent small upstream datagram (one
-// copy per kCopyEvery at most, never per packet) and sends it once more right
-// after an adaptive hop: a duplicate, which UDP allows and QUIC discards, that
-// moves the server relay's return path to the new port. Session mode sends a
-// keepalive instead.
+// Plain mode's answer to a silent application after a stall hop. The server
+// relay replies through the port that last heard from the session, so until
+// the application sends again its replies still go into the dead port; a
+// download-only QUIC client that waits for data sends nothing, and the
+// connection hangs (LAB.md, "A trap for relays"). The session therefore keeps
+// a copy of a recent small upstream datagram (one copy per kCopyEvery at most,
+// never per packet) and sends it once more right after a stall hop: a
+// duplicate, which UDP allows and QUIC discards, that moves the server relay's
+// return path to the new port. Session mode sends a keepalive instead.
 
 #include <algorithm>
 #include <array>
