@@ -36,10 +36,13 @@ unit: build
 integration: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L integration
 
-# make demo MODE=session runs the relays in session mode.
+# make demo MODE=session runs the relays in session mode. make demo
+# ISP=age|volume|blackhole: an ISP whose threshold porthop is not told; the
+# demo compares direct, a fixed 60 s hop interval and the adaptive hops.
 MODE ?= plain
+ISP ?=
 demo: build
-	DEMO_MODE=$(MODE) bash netns/demo
+	DEMO_MODE=$(MODE) DEMO_ISP=$(ISP) bash netns/demo
 
 clean:
 	rm -rf build build-san

@@ -151,11 +151,10 @@ void BM_HopBeforeSendNoHop(benchmark::State& state) {
     relay::HopPolicy policy;
     policy.interval = relay::Duration(1000);
     policy.jitter = relay::Duration(200);
-    policy.stall = relay::Duration(2000);
     relay::TimePoint now = relay::Clock::now();
     relay::HopSchedule hop(policy, ports, rng, now);
     for (auto _ : state) {
-        auto r = hop.before_send(now, 1200, now);
+        auto r = hop.before_send(now, 1200);
         benchmark::DoNotOptimize(r);
     }
 }
@@ -173,7 +172,7 @@ void BM_HopBeforeSendHop(benchmark::State& state) {
     relay::HopSchedule hop(policy, ports, rng, now);
     for (auto _ : state) {
         now += std::chrono::seconds(2);
-        auto r = hop.before_send(now, 1200, now);
+        auto r = hop.before_send(now, 1200);
         benchmark::DoNotOptimize(r);
     }
 }

@@ -21,6 +21,13 @@
 #                                      QUIC_MBPS QUIC_COMPLETE(0/1)
 #                                      QUIC_SHA_OK(0/1) QUIC_STATUS; shows
 #                                      progress on stderr when QUIC_PROGRESS=1
+#   quic_fresh_download NS HOST CAP LABEL
+#                                      a fresh QUIC server (quic_server_start
+#                                      in $NS_VPS, $QUIC_DIR), the lab's
+#                                      counters reset, one quic_download, the
+#                                      server stopped (it would keep pushing
+#                                      into an abandoned flow); sets QUIC_*,
+#                                      HANDSHAKES FLOWS THROTTLED BLACKHOLED
 #   porthop_metric NS ADDR:PORT NAME   sum of a metric's samples from a
 #                                      relay's /metrics (empty if unreachable)
 #
@@ -157,6 +164,17 @@ quic_download() {
         [[ "$(sha256sum "$out/payload.bin" | cut -d' ' -f1)" == "$QUIC_SHA256" ]] && QUIC_SHA_OK=1
     fi
     return 0
+}
+
+quic_fresh_download() {
+    quic_server_start "$NS_VPS" "$QUIC_DIR" 4433
+    "$PORTHOP_NETNS_DIR/lab" --id "$LAB_ID" reset-counters
+    quic_download "$1" "$2" 4433 "$QUIC_DIR" "$3" "$4"
+    HANDSHAKES=$(quic_server_handshakes)
+    FLOWS=$(lab_counter flows)
+    THROTTLED=$(lab_counter throttled)
+    BLACKHOLED=$(lab_counter blackholed)
+    quic_server_stop
 }
 
 # ---- porthop ---------------------------------------------------------------

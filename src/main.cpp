@@ -52,9 +52,6 @@ int run_relay(const config::Options& options, int argc, char** argv) {
         }
     }
     setup_logging(options.log_level);
-    if (options.hop_on_slowdown) {
-        return fail("--hop-on-slowdown: not available in this build yet; use --hop-on-stall or --hop-interval");
-    }
 
     size_t sockets = options.role == config::Role::server ? options.listen_ports.size() : 1;
     // A session-mode client session holds two upstream sockets during a

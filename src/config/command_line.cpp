@@ -60,8 +60,12 @@ constexpr Spec kSpecs[] = {
      "Randomise each hop interval by up to this much; below --hop-interval (default 20% of it)"},
     {"hop-bytes", kClient, Kind::count, "N", "Also hop after N bytes on one port (default 0: off)"},
     {"hop-on-stall", kClient, Kind::text, "DURATION",
-     "Hop at once when nothing came back for this long while sending (default 0s: off)"},
-    {"hop-on-slowdown", kClient, Kind::flag, "", "Hop when the current port gets much slower than earlier ones"},
+     "Hop when the session sent but nothing came back for this long, a blocked port (default 0s: off). Adaptive "
+     "hops: at most one a second per session; after one that did not help, none for that reason for 30 s, "
+     "doubling up to 4 min"},
+    {"hop-on-slowdown", kClient, Kind::flag, "",
+     "Hop when the downstream rate falls below 1/8 of the best this session reached (over 2 Mbit/s) while data "
+     "still flows, a throttle by age or volume; same guard as --hop-on-stall"},
     {"hop-grace", kClient, Kind::text, "DURATION",
      "Session mode: keep the previous hop's socket open this long for late replies (default 3s)"},
     {"mode", kRelays, Kind::text, "plain|session", "Protocol between the relays (default plain)"},

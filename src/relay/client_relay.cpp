@@ -13,7 +13,7 @@ using metrics::DropReason;
 
 ClientRelay::ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options)
     : Relay(base, metrics, options),
-      hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes, options.hop_on_stall},
+      hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes},
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
     downstream_ = open_listener(options.listen, [this] { on_downstream_readable(); });
@@ -41,7 +41,8 @@ ClientRelay::Session* ClientRelay::find_or_open(const net::Address& peer, TimePo
     try {
         auto socket = open_socket(options_.server_ip.family());
         auto s = std::make_unique<Session>(Session{
-            peer, net::Address{}, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now), nullptr, now, now});
+            peer, net::Address{}, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now),
+            AdaptiveHops(now), nullptr, HopNudge{}, now, now});
         Session* raw = s.get();
         s->target.set_port(s->hop.port());
         s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
@@ -74,11 +75,14 @@ void ClientRelay::on_downstream_readable() {
         }
 
         bool wildcard = options_.listen.is_wildcard();
+        bool keep_nudge = options_.hop_on_stall.count() != 0;
         for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
             if (wildcard) s.local = batch_.destination(indices.back());
             uint64_t bytes = 0;
             for (size_t i : indices) bytes += batch_.payload(i).size();
-            if (auto reason = s.hop.before_send(now, bytes, s.last_reply)) {
+            s.adaptive.sent(now, bytes);
+            if (keep_nudge) s.nudge.offer(now, batch_.payload(indices.back()));
+            if (auto reason = s.hop.before_send(now, bytes)) {
                 metrics_.add(metrics::Family::hops, *reason);
                 s.target.set_port(s.hop.port());
             }
@@ -121,6 +125,7 @@ void ClientRelay::on_upstream_readable(Session& s) {
         }
         if (n != 0) {
             s.hop.received(bytes);
+            s.adaptive.received(bytes);
             downstream_->transmit(std::span(out.data(), n));
             s.last_active = now;
             s.last_reply = now;
@@ -135,10 +140,25 @@ void ClientRelay::sweep(TimePoint now) {
 }
 
 void ClientRelay::on_runtime_options(TimePoint now) {
-    hop_policy_ = HopPolicy{options_.hop_interval, options_.hop_jitter, options_.hop_bytes, options_.hop_on_stall};
+    hop_policy_ = HopPolicy{options_.hop_interval, options_.hop_jitter, options_.hop_bytes};
     new_sessions_.set_rate(options_.new_session_rate);
     sessions_.set_max(options_.max_sessions);
     sessions_.for_each([&](Session& s) { s.hop.set_policy(hop_policy_, now); });
+}
+
+void ClientRelay::adapt(TimePoint now) {
+    adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
+        // Only after a stall: a slowdown leaves the flow trickling, so the
+        // application's next datagram (a QUIC ACK) moves the return path
+        // within moments, and a false slowdown hop must not duplicate the
+        // application's data.
+        if (reason == metrics::HopReason::stall && !s.nudge.datagram().empty()) {
+            net::OutDatagram d = net::OutDatagram::make(s.nudge.datagram(), &s.target);
+            s.upstream->transmit(std::span(&d, 1));
+        }
+        spdlog::debug("session {}: {} hop to port {}", s.peer.to_string(),
+                      metrics::kHopReasonNames[static_cast<size_t>(reason)], s.hop.port());
+    });
 }
 
 }  // namespace porthop::relay

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "relay/hop_nudge.hpp"
 #include "relay/hop_schedule.hpp"
 #include "relay/relay.hpp"
 #include "relay/new_session_limiter.hpp"
@@ -32,7 +33,9 @@ private:
         net::Address local;       // the local IP the application wrote to (wildcard --listen only)
         net::Address target;      // server relay address, port = current hop
         HopSchedule hop;
+        AdaptiveHops adaptive;
         std::unique_ptr<Endpoint> upstream;
+        HopNudge nudge;           // kept only while --hop-on-stall is on
         TimePoint last_active;
         TimePoint last_reply;     // last datagram from the server relay (or the session's start)
         bool broken = false;
@@ -43,6 +46,7 @@ private:
     Session* find_or_open(const net::Address& peer, TimePoint now);
     void sweep(TimePoint now) override;
     void on_runtime_options(TimePoint now) override;
+    void adapt(TimePoint now) override;
 
     HopPolicy hop_policy_;
     std::unique_ptr<Endpoint> downstream_;

@@ -1,11 +1,15 @@
 #pragma once
 // The per-session hop schedule of DESIGN.md: hop after the interval ± jitter,
-// after hop_bytes sent on the current port, or when the current port has
-// stalled (the session sends but nothing came back for `stall`); always to a
-// port drawn at random from the set, never the current one. Sessions draw
-// their own deadlines, so they never hop in lock-step.
+// or after hop_bytes on the current port; always to a port drawn at random
+// from the set, never the current one and, when the set is large enough, not
+// one of the last kRecentPorts either: the ISP may still hold those flows
+// (throttled by age or volume, or blocked) while their conntrack state lives. Sessions draw their own deadlines, so
+// they never hop in lock-step. The adaptive triggers (stall, slowdown) are
+// relay/adaptive_hops.hpp's, on a timer; they hop through hop().
 
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 
@@ -19,15 +23,12 @@ struct HopPolicy {
     Duration interval{10'000};
     Duration jitter{2'000};
     uint64_t bytes = 0;  // 0: no byte trigger
-    // 0: no stall trigger. Otherwise a session that sends while nothing came
-    // back for this long hops; the new port gets the same time to answer
-    // before the next stall hop, which also bounds stall hops to one per
-    // `stall` (no hop storm when the server relay is simply down).
-    Duration stall{0};
 };
 
 class HopSchedule {
 public:
+    static constexpr size_t kRecentPorts = 8;
+
     // ports: the server port set (non-empty); outlives the schedule.
     HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now);
 
@@ -36,18 +37,14 @@ public:
     uint64_t bytes_on_port() const { return bytes_; }
     TimePoint hopped_at() const { return hopped_at_; }
 
-    // Called before sending `bytes` upstream, with the time the session last
-    // received from the server relay: hops first when a trigger fired, and
-    // says which one.
-    std::optional<metrics::HopReason> before_send(TimePoint now, uint64_t bytes, TimePoint last_reply) {
+    // Called before sending `bytes` upstream: hops first when a trigger
+    // fired, and says which one.
+    std::optional<metrics::HopReason> before_send(TimePoint now, uint64_t bytes) {
         std::optional<metrics::HopReason> reason;
         if (now >= next_at_) {
             reason = metrics::HopReason::interval;
         } else if (policy_.bytes != 0 && bytes_ >= policy_.bytes) {
             reason = metrics::HopReason::bytes;
-        } else if (policy_.stall.count() != 0 && now - last_reply >= policy_.stall &&
-                   now - hopped_at_ >= policy_.stall) {
-            reason = metrics::HopReason::stall;
         }
         if (reason) hop(now);
         bytes_ += bytes;
@@ -68,11 +65,17 @@ public:
 
 private:
     Duration draw_interval();
+    size_t draw_other_port();
+    bool recently_used(size_t index) const;
 
     HopPolicy policy_;
     std::span<const uint16_t> ports_;
     Rng& rng_;
     size_t index_ = 0;
+    // Indexes of the ports left by the last hops (a ring; `none` when unused).
+    static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+    std::array<uint32_t, kRecentPorts> recent_;
+    size_t recent_next_ = 0;
     TimePoint next_at_;
     TimePoint hopped_at_;
     uint64_t bytes_ = 0;

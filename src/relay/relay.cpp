@@ -27,8 +27,18 @@ Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options
       budget_(kQueueBudgetTotal),
       endpoints_{base, metrics, budget_, kQueueCapacityPerSocket},
       last_tick_(Clock::now()),
-      sweep_timer_(base, -1, EV_PERSIST, [this](short) { sweep(tick()); }) {
+      sweep_timer_(base, -1, EV_PERSIST, [this](short) { sweep(tick()); }),
+      adapt_timer_(base, -1, EV_PERSIST, [this](short) { adapt(tick()); }) {
     sweep_timer_.add(sweep_period(options.idle_timeout));
+    arm_adapt_timer();
+}
+
+void Relay::arm_adapt_timer() {
+    if (options_.role == config::Role::client && adaptive_policy().enabled()) {
+        if (!adapt_timer_.pending()) adapt_timer_.add(std::chrono::duration_cast<std::chrono::microseconds>(kAdaptiveTick));
+    } else {
+        adapt_timer_.remove();
+    }
 }
 
 net::UdpSocket Relay::open_socket(int family) const {
@@ -56,16 +66,17 @@ std::vector<std::unique_ptr<Endpoint>> Relay::open_port_set_listeners(
 }
 
 bool Relay::apply_runtime_options(const config::Options& o) {
-    if (o.hop_on_slowdown) return false;  // not available in this build
     options_.hop_interval = o.hop_interval;
     options_.hop_jitter = o.hop_jitter;
     options_.hop_bytes = o.hop_bytes;
     options_.hop_on_stall = o.hop_on_stall;
+    options_.hop_on_slowdown = o.hop_on_slowdown;
     options_.hop_grace = o.hop_grace;
     options_.idle_timeout = o.idle_timeout;
     options_.max_sessions = o.max_sessions;
     options_.new_session_rate = o.new_session_rate;
     sweep_timer_.add(sweep_period(options_.idle_timeout));
+    arm_adapt_timer();
     on_runtime_options(Clock::now());
     return true;
 }

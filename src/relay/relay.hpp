@@ -13,6 +13,7 @@
 #include "metrics/registry.hpp"
 #include "net/batch_io.hpp"
 #include "net/send_queue.hpp"
+#include "relay/adaptive_hops.hpp"
 #include "relay/clock.hpp"
 #include "relay/endpoint.hpp"
 #include "relay/rng.hpp"
@@ -53,6 +54,26 @@ protected:
     virtual void sweep(TimePoint now) = 0;
     // Pushes the new runtime options_ into the relay's own state.
     virtual void on_runtime_options(TimePoint now) = 0;
+    // Called every kAdaptiveTick while an adaptive hop option is on (client
+    // relays): the sessions' adaptive triggers are evaluated here, never per
+    // packet.
+    virtual void adapt(TimePoint /*now*/) {}
+    AdaptivePolicy adaptive_policy() const { return {options_.hop_on_stall, options_.hop_on_slowdown}; }
+    // The client relays' adapt(): ticks every session's adaptive triggers;
+    // a session that must hop moves to another port (counted by reason), then
+    // `after_hop(session, reason)` does what the mode needs on top.
+    template <typename Sessions, typename AfterHop>
+    void adapt_sessions(Sessions& sessions, TimePoint now, AfterHop after_hop) {
+        AdaptivePolicy policy = adaptive_policy();
+        sessions.for_each([&](auto& s) {
+            auto reason = s.adaptive.tick(policy, now);
+            if (!reason) return;
+            metrics_.add(metrics::Family::hops, *reason);
+            s.hop.hop(now);
+            s.target.set_port(s.hop.port());
+            after_hop(s, *reason);
+        });
+    }
     TimePoint tick() { return last_tick_ = Clock::now(); }
     // A new UDP socket of `family` with the configured kernel buffer sizes.
     net::UdpSocket open_socket(int family) const;
@@ -73,8 +94,11 @@ protected:
     net::RecvBatch batch_;
 
 private:
+    void arm_adapt_timer();
+
     TimePoint last_tick_;
     loop::Event sweep_timer_;
+    loop::Event adapt_timer_;
 };
 
 // Builds the relay of options.role and options.mode (session mode needs the

@@ -15,7 +15,7 @@ SessionClientRelay::SessionClientRelay(event_base& base, metrics::Registry& metr
     : Relay(base, metrics, options),
       tx_(psk, crypto::Direction::client_to_server),
       rx_(psk, crypto::Direction::server_to_client),
-      hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes, options.hop_on_stall},
+      hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes},
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
     downstream_ = open_listener(options.listen, [this] { on_downstream_readable(); });
@@ -55,7 +55,7 @@ SessionClientRelay::Session* SessionClientRelay::find_or_open(const net::Address
     try {
         auto socket = open_upstream_socket();
         auto s = std::make_unique<Session>(peer, options_.server_ip,
-                                           HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now));
+                                           HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now), now);
         Session* raw = s.get();
         s->id = crypto::random_session_id();
         s->last_active = now;
@@ -118,7 +118,8 @@ void SessionClientRelay::on_downstream_readable() {
             if (wildcard) s.local = batch_.destination(indices.back());
             uint64_t bytes = 0;
             for (size_t i : indices) bytes += batch_.payload(i).size();
-            if (auto reason = s.hop.before_send(now, bytes, s.last_reply)) {
+            s.adaptive.sent(now, bytes);
+            if (auto reason = s.hop.before_send(now, bytes)) {
                 metrics_.add(metrics::Family::hops, *reason);
                 s.target.set_port(s.hop.port());
                 hop_source(s, now);
@@ -192,6 +193,7 @@ void SessionClientRelay::on_upstream_readable(Session& s, uint8_t slot) {
         }
         if (n != 0) {
             s.hop.received(bytes);
+            s.adaptive.received(bytes);
             downstream_->transmit(std::span(out.data(), n));
             s.last_active = now;
             s.last_reply = now;
@@ -227,10 +229,23 @@ void SessionClientRelay::send_keepalive(Session& s) {
 }
 
 void SessionClientRelay::on_runtime_options(TimePoint now) {
-    hop_policy_ = HopPolicy{options_.hop_interval, options_.hop_jitter, options_.hop_bytes, options_.hop_on_stall};
+    hop_policy_ = HopPolicy{options_.hop_interval, options_.hop_jitter, options_.hop_bytes};
     new_sessions_.set_rate(options_.new_session_rate);
     sessions_.set_max(options_.max_sessions);
     sessions_.for_each([&](Session& s) { s.hop.set_policy(hop_policy_, now); });
+}
+
+// A hop moves the destination and the source port; a keepalive at once tells
+// the server relay where the session is now, even if the application is
+// silent (a download-only QUIC client that is waiting for data).
+void SessionClientRelay::adapt(TimePoint now) {
+    adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
+        hop_source(s, now);
+        send_keepalive(s);
+        s.last_keepalive = now;
+        spdlog::debug("session {} (id {:016x}): {} hop to port {}", s.peer.to_string(), s.id,
+                      metrics::kHopReasonNames[static_cast<size_t>(reason)], s.hop.port());
+    });
 }
 
 }  // namespace porthop::relay

@@ -34,11 +34,13 @@ public:
 
 private:
     struct Session {
-        Session(const net::Address& p, const net::Address& t, HopSchedule h) : peer(p), target(t), hop(h) {}
+        Session(const net::Address& p, const net::Address& t, HopSchedule h, TimePoint now)
+            : peer(p), target(t), hop(h), adaptive(now) {}
         net::Address peer;    // the downstream application
         net::Address local;   // the local IP the application wrote to (wildcard --listen only)
         net::Address target;  // server relay address, port = current hop
         HopSchedule hop;
+        AdaptiveHops adaptive;
         uint64_t id = 0;
         uint64_t send_counter = 0;    // client -> server
         crypto::ReplayWindow window;  // server -> client
@@ -60,6 +62,7 @@ private:
     void hop_source(Session& s, TimePoint now);
     void sweep(TimePoint now) override;
     void on_runtime_options(TimePoint now) override;
+    void adapt(TimePoint now) override;
     void send_keepalive(Session& s);
 
     crypto::Cipher tx_;  // client -> server

@@ -70,13 +70,7 @@ log "lab $LAB_ID up; payload $MB MiB; ISP: >2s or >1MB -> 500kbit/s"
 # download LABEL HOST CAP: one fresh QUIC server, counters reset, one download.
 download() {
     local label="$1" host="$2" cap="$3"
-    quic_server_start "$NS_VPS" "$WORK" 4433
-    "$LAB" reset-counters
-    quic_download "$NS_LAN" "$host" 4433 "$WORK" "$cap" "$label"
-    HANDSHAKES=$(quic_server_handshakes)
-    FLOWS=$(lab_counter flows)
-    THROTTLED=$(lab_counter throttled)
-    quic_server_stop
+    quic_fresh_download "$NS_LAN" "$host" "$cap" "$label"
     log "$label: $QUIC_BYTES B in ${QUIC_SECONDS}s = $QUIC_MBPS Mbit/s, complete=$QUIC_COMPLETE sha256_ok=$QUIC_SHA_OK handshakes=$HANDSHAKES isp_flows=$FLOWS throttled=$THROTTLED"
 }
 

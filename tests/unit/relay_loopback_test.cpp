@@ -73,8 +73,11 @@ struct Harness {
     net::Address client_addr;
     net::RecvBatch echo_batch;
     std::vector<std::byte> payload = std::vector<std::byte>(1200, std::byte{0x5a});
+    config::Options client_options;
 
-    explicit Harness(const char* client_listen = "127.0.0.1", config::Mode mode = config::Mode::plain) {
+    // adaptive: the client relay also hops on stall and slowdown.
+    explicit Harness(const char* client_listen = "127.0.0.1", config::Mode mode = config::Mode::plain,
+                     bool adaptive = false) {
         crypto::init();
         psk = crypto::generate_key();
         auto lo = *net::Address::parse_ip("127.0.0.1", 0);
@@ -122,6 +125,11 @@ struct Harness {
         co.hop_interval = 1ms;  // hop nearly every batch: the hop path is hot too
         co.hop_jitter = 0ms;
         co.mode = mode;
+        if (adaptive) {
+            co.hop_on_stall = 500ms;
+            co.hop_on_slowdown = true;
+        }
+        client_options = co;
         if (mode == config::Mode::session) {
             auto c = std::make_unique<relay::SessionClientRelay>(*base, client_metrics, co, psk);
             session_client = c.get();
@@ -176,6 +184,43 @@ TEST(RelayLoopback, HotPathAllocatesNothingPerDatagram) {
     EXPECT_EQ(back, 5000u);
     EXPECT_GT(h.client_metrics.get(metrics::Family::hops, metrics::HopReason::interval), 0u);
     EXPECT_EQ(g_allocations.load(), 0u);
+}
+
+TEST(RelayLoopback, HotPathAllocatesNothingPerDatagramWithAdaptiveHops) {
+    if (!PORTHOP_COUNT_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under sanitizers";
+    Harness h("127.0.0.1", config::Mode::plain, true);
+    ASSERT_EQ(h.round_trip(100), 100u);
+    g_allocations = 0;
+    g_counting = true;
+    // Long enough for the adaptive timer to tick over the session.
+    auto until = std::chrono::steady_clock::now() + 300ms;
+    size_t rounds = 0;
+    while (std::chrono::steady_clock::now() < until) {
+        ASSERT_EQ(h.round_trip(500), 500u);
+        ++rounds;
+    }
+    g_counting = false;
+    EXPECT_GT(rounds, 0u);
+    EXPECT_EQ(g_allocations.load(), 0u);
+}
+
+TEST(RelayLoopback, ReloadTurnsStallHopsOn) {
+    Harness h;
+    ASSERT_EQ(h.round_trip(10), 10u);
+    config::Options o = h.client_options;
+    o.hop_on_stall = 100ms;
+    o.hop_on_slowdown = true;
+    ASSERT_TRUE(h.client->apply_runtime_options(o));
+    // The upstream stops answering; the application keeps sending.
+    h.echo_ev->remove();
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    uint64_t stalls = 0;
+    while (stalls == 0 && std::chrono::steady_clock::now() < deadline) {
+        ::sendto(h.app.fd(), h.payload.data(), 100, 0, h.client_addr.sockaddr_ptr(), h.client_addr.length());
+        event_base_loop(h.base.get(), EVLOOP_ONCE);
+        stalls = h.client_metrics.get(metrics::Family::hops, metrics::HopReason::stall);
+    }
+    EXPECT_GE(stalls, 1u);
 }
 
 TEST(RelayLoopback, WildcardListenerRepliesFromTheAddressTheClientWroteTo) {
