@@ -12,6 +12,7 @@ Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Directi
       write_ev_(ctx.base, socket_.fd(), EV_WRITE | EV_PERSIST, [this](short) { on_writable(); }),
       destinations_(destinations) {
     net::enable_receive_info(socket_, destinations);
+    net::enable_offload(socket_, ctx_.coalesce);
     read_ev_.add();
 }
 
@@ -43,7 +44,7 @@ void Endpoint::transmit(std::span<const net::OutDatagram> msgs) {
     net::SendResult r = net::send_batch(socket_, msgs);
     account(r);
     if (r.would_block) {
-        queue_rest(msgs.subspan(r.consumed()));
+        queue_rest(msgs.subspan(r.consumed));
         write_ev_.add();
     }
 }
@@ -51,7 +52,7 @@ void Endpoint::transmit(std::span<const net::OutDatagram> msgs) {
 void Endpoint::queue_rest(std::span<const net::OutDatagram> msgs) {
     size_t refused = 0;
     for (const auto& m : msgs) {
-        if (!queue_.push(m)) ++refused;
+        if (!queue_.push(m)) refused += m.datagrams();
     }
     if (refused != 0) ctx_.metrics.drop(metrics::DropReason::queue_full, refused);
     sync_queue_gauge();
@@ -83,6 +84,7 @@ void Endpoint::reseat(net::UdpSocket socket) {
     read_ev_.reassign(socket_.fd());
     write_ev_.reassign(socket_.fd());
     net::enable_receive_info(socket_, destinations_);
+    net::enable_offload(socket_, ctx_.coalesce);
     read_ev_.add();
 }
 

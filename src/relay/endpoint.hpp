@@ -24,6 +24,9 @@ struct EndpointContext {
     metrics::Registry& metrics;
     net::QueueBudget& budget;
     size_t queue_capacity;
+    // The relay forwards payloads untouched (plain mode): its sockets may
+    // receive coalesced datagrams (GRO) and send them on as they came.
+    bool coalesce = false;
 };
 
 class Endpoint {
@@ -38,6 +41,9 @@ public:
     Endpoint& operator=(const Endpoint&) = delete;
 
     const net::UdpSocket& socket() const { return socket_; }
+    // Sends that bypass the queue (a keepalive) need it writable: a failed
+    // GSO send turns GSO off on the socket.
+    net::UdpSocket& socket() { return socket_; }
     // Receives a batch, and counts what the kernel dropped on this socket
     // for a full receive buffer since the last batch.
     net::RecvBatch::Result receive(net::RecvBatch& batch);

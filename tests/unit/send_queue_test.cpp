@@ -5,27 +5,12 @@
 
 #include <vector>
 
+#include "loopback_pair.hpp"
+
 using namespace porthop::net;
 
-namespace {
-
-std::vector<std::byte> payload(size_t n, int seed) {
-    std::vector<std::byte> p(n);
-    for (size_t i = 0; i < n; ++i) p[i] = std::byte(static_cast<unsigned char>(seed + i));
-    return p;
-}
-
-// A bound receiving socket and a sender connected to it on loopback.
-struct LoopbackPair {
-    UdpSocket rx = UdpSocket::open(AF_INET);
-    UdpSocket tx = UdpSocket::open(AF_INET);
-    LoopbackPair() {
-        rx.bind(*Address::parse_ip("127.0.0.1", 0));
-        tx.connect(rx.local_address());
-    }
-};
-
-}  // namespace
+using porthop::net::testing::LoopbackPair;
+using porthop::net::testing::payload;
 
 TEST(SendQueue, RefusesADatagramWhenItsCapacityIsFull) {
     QueueBudget budget(1 << 20);
