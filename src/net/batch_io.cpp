@@ -8,9 +8,8 @@
 namespace porthop::net {
 
 void enable_receive_info(const UdpSocket& socket, bool destination) {
-    int on = 1;
-    ::setsockopt(socket.fd(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
     if (!destination) return;
+    int on = 1;
     // An IPv6 socket may also carry IPv4 (mapped) traffic: ask for both.
     ::setsockopt(socket.fd(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
     if (socket.local_address().is_v6()) ::setsockopt(socket.fd(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
@@ -89,18 +88,6 @@ uint32_t RecvBatch::segment_size(size_t i) const {
 bool enable_offload(UdpSocket& socket, bool coalesce_receives) {
     socket.set_gso(gso_supported(socket));
     return coalesce_receives && socket.gso() && enable_gro(socket);
-}
-
-int64_t RecvBatch::kernel_drops(size_t i) const {
-    auto& h = const_cast<msghdr&>(msgs_[i].msg_hdr);
-    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-            uint32_t drops;
-            std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
-            return drops;
-        }
-    }
-    return -1;
 }
 
 namespace {

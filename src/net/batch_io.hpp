@@ -52,8 +52,9 @@ struct OutDatagram {
 };
 
 // Asks the kernel to report, with each datagram, the local address it was
-// sent to (IP_PKTINFO / IPV6_RECVPKTINFO) and the socket's count of datagrams
-// dropped for a full receive buffer (SO_RXQ_OVFL).
+// sent to (IP_PKTINFO / IPV6_RECVPKTINFO). (Not the drop count
+// SO_RXQ_OVFL: a control message on every datagram; UdpSocket::kernel_drops
+// asks for it once in a while instead.)
 void enable_receive_info(const UdpSocket& socket, bool destination);
 
 // Turns on what the kernel offers of GSO for the socket's sends and, when
@@ -103,9 +104,6 @@ public:
     // The local IP datagram i was sent to (port 0); empty unless
     // enable_receive_info(socket, true).
     Address destination(size_t i) const;
-    // The socket's running count of datagrams the kernel dropped for a full
-    // receive buffer, as of datagram i; nullopt-like -1 when not reported.
-    int64_t kernel_drops(size_t i) const;
 
 private:
     static constexpr size_t kControlSize = 128;

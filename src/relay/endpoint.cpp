@@ -1,5 +1,7 @@
 #include "relay/endpoint.hpp"
 
+#include <utility>
+
 namespace porthop::relay {
 
 Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Direction sends,
@@ -11,27 +13,34 @@ Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Directi
       read_ev_(ctx.base, socket_.fd(), EV_READ | EV_PERSIST, [cb = std::move(on_readable)](short) { cb(); }),
       write_ev_(ctx.base, socket_.fd(), EV_WRITE | EV_PERSIST, [this](short) { on_writable(); }),
       destinations_(destinations) {
+    next_ = std::exchange(ctx_.first, this);
+    if (next_) next_->prev_ = this;
     net::enable_receive_info(socket_, destinations);
     net::enable_offload(socket_, ctx_.coalesce);
     read_ev_.add();
 }
 
-net::RecvBatch::Result Endpoint::receive(net::RecvBatch& batch) {
-    auto r = batch.receive(socket_);
-    if (r.count != 0) {
-        int64_t drops = batch.kernel_drops(r.count - 1);
-        if (drops >= 0 && static_cast<uint32_t>(drops) != kernel_drops_) {
-            // The kernel's counter is 32 bits and wraps; unsigned arithmetic
-            // gives the increment across a wrap.
-            ctx_.metrics.drop(metrics::DropReason::rcvbuf_overflow, static_cast<uint32_t>(drops) - kernel_drops_);
-            kernel_drops_ = static_cast<uint32_t>(drops);
-        }
+void count_kernel_drops(EndpointContext& ctx) {
+    for (Endpoint* e = ctx.first; e != nullptr; e = e->next_) {
+        if (e->received_) e->count_kernel_drops();
     }
-    return r;
+}
+
+void Endpoint::count_kernel_drops() {
+    received_ = false;
+    if (!socket_.is_open()) return;
+    uint32_t drops = socket_.kernel_drops();
+    // The kernel's counter is 32 bits and wraps; unsigned arithmetic gives
+    // the increment across a wrap.
+    if (drops != kernel_drops_) ctx_.metrics.drop(metrics::DropReason::rcvbuf_overflow, drops - kernel_drops_);
+    kernel_drops_ = drops;
 }
 
 Endpoint::~Endpoint() {
+    if (received_) count_kernel_drops();
     ctx_.metrics.sub(metrics::Family::send_queue_bytes, gauge_share_);
+    (prev_ ? prev_->next_ : ctx_.first) = next_;
+    if (next_) next_->prev_ = prev_;
 }
 
 void Endpoint::transmit(std::span<const net::OutDatagram> msgs) {
@@ -71,6 +80,7 @@ void Endpoint::account(const net::SendResult& r) {
 }
 
 void Endpoint::drop_queue() {
+    if (received_) count_kernel_drops();
     read_ev_.remove();
     write_ev_.remove();
     if (size_t dropped = queue_.clear()) ctx_.metrics.drop(metrics::DropReason::send_error, dropped);

@@ -27,7 +27,10 @@ Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options
       budget_(kQueueBudgetTotal),
       endpoints_{base, metrics, budget_, kQueueCapacityPerSocket, options.mode == config::Mode::plain},
       last_tick_(Clock::now()),
-      sweep_timer_(base, -1, EV_PERSIST, [this](short) { sweep(tick()); }) {
+      sweep_timer_(base, -1, EV_PERSIST, [this](short) {
+          count_kernel_drops(endpoints_);
+          sweep(tick());
+      }) {
     sweep_timer_.add(sweep_period(options.idle_timeout));
 }
 
