@@ -13,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 
-ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat", "porthop", "porthop-session"]
+ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat", "porthop", "porthop-nooffload", "porthop-session"]
 LABEL = {"kernel": "kernel path", "refwd": "reference fwd", "socat": "socat pair", "porthop": "porthop plain", "porthop-session": "porthop session",
+         "porthop-nooffload": "porthop no-offl",
          "refwd-u": "ref +unconn", "refwd-c": "ref +cmsgs", "refwd-uc": "ref +unconn+cm"}
 
 

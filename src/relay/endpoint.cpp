@@ -16,7 +16,7 @@ Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Directi
     next_ = std::exchange(ctx_.first, this);
     if (next_) next_->prev_ = this;
     net::enable_receive_info(socket_, destinations);
-    net::enable_offload(socket_, ctx_.coalesce);
+    if (ctx_.gso) net::enable_offload(socket_, ctx_.coalesce);
     read_ev_.add();
 }
 
@@ -94,7 +94,7 @@ void Endpoint::reseat(net::UdpSocket socket) {
     read_ev_.reassign(socket_.fd());
     write_ev_.reassign(socket_.fd());
     net::enable_receive_info(socket_, destinations_);
-    net::enable_offload(socket_, ctx_.coalesce);
+    if (ctx_.gso) net::enable_offload(socket_, ctx_.coalesce);
     read_ev_.add();
 }
 

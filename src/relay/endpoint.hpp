@@ -26,8 +26,10 @@ struct EndpointContext {
     metrics::Registry& metrics;
     net::QueueBudget& budget;
     size_t queue_capacity;
+    // GSO on every socket where the kernel has it.
+    bool gso = false;
     // The relay forwards payloads untouched (plain mode): its sockets may
-    // receive coalesced datagrams (GRO) and send them on as they came.
+    // also receive coalesced datagrams (GRO) and send them on as they came.
     bool coalesce = false;
     // Every open endpoint (an intrusive list: opening a session allocates
     // nothing for it), for count_kernel_drops.

@@ -25,7 +25,8 @@ Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options
       options_(options),
       rng_(Rng::from_kernel()),
       budget_(kQueueBudgetTotal),
-      endpoints_{base, metrics, budget_, kQueueCapacityPerSocket, options.mode == config::Mode::plain},
+      endpoints_{base, metrics, budget_, kQueueCapacityPerSocket, options.offload,
+                 options.offload && options.mode == config::Mode::plain},
       last_tick_(Clock::now()),
       sweep_timer_(base, -1, EV_PERSIST, [this](short) {
           count_kernel_drops(endpoints_);

@@ -124,3 +124,15 @@ TEST(Endpoint, CountsWhatTheKernelDroppedForAFullReceiveBufferWhenAsked) {
     EXPECT_GT(overflows(), dropped);
     EXPECT_EQ(overflows(), endpoint.socket().kernel_drops());
 }
+
+TEST(Endpoint, TurnsGsoOnWhenTheRelayUsesOffloadAndOffWhenNot) {
+    loop::EventBasePtr base = loop::make_event_base();
+    metrics::Registry metrics;
+    net::QueueBudget budget{1 << 20};
+    relay::EndpointContext with{*base, metrics, budget, 16 * 1024, true};
+    relay::EndpointContext without{*base, metrics, budget, 16 * 1024, false};
+    relay::Endpoint a(with, net::UdpSocket::open(AF_INET), metrics::Direction::upstream, [] {});
+    relay::Endpoint b(without, net::UdpSocket::open(AF_INET), metrics::Direction::upstream, [] {});
+    EXPECT_TRUE(a.socket().gso());
+    EXPECT_FALSE(b.socket().gso());
+}
