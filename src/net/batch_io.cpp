@@ -110,17 +110,18 @@ size_t put_source(std::byte* control, const sockaddr* from) {
 
 // Where the sending stands: msgs[index], `offset` bytes of it already sent
 // (only a coalesced datagram sent segment by segment stops in the middle).
+// (No member initialisers: send_batch's array of 64 is not zeroed per call.)
 struct Cursor {
-    size_t index = 0;
-    size_t offset = 0;
+    size_t index;
+    size_t offset;
 };
 
 // One message of a sendmmsg call: what it carries and where the cursor is
 // once it is sent.
 struct Planned {
-    size_t datagrams = 0;
-    size_t bytes = 0;
-    bool gso = false;
+    size_t datagrams;
+    size_t bytes;
+    bool gso;
     Cursor end;
 };
 
@@ -133,7 +134,7 @@ SendResult send_batch(UdpSocket& socket, std::span<const OutDatagram> msgs) {
     std::array<Planned, kBatchSize> plan;
     alignas(cmsghdr) std::array<std::array<std::byte, kSendControlSize>, kBatchSize> control;
 
-    Cursor at;
+    Cursor at{0, 0};
     bool split = false;  // after a failed GSO message: the rest of this call without GSO
     while (at.index < msgs.size()) {
         const bool gso = socket.gso() && !split;

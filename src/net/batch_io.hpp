@@ -34,20 +34,24 @@ inline constexpr size_t kTailroom = 64;
 // address the peer wrote to, or a connected client drops the reply).
 // `segment` != 0: the payload is several datagrams of that size (the last
 // may be shorter), as a GRO receive delivered them (RecvBatch::out).
+//
+// No member initialisers: the relays keep an array of 64 on the stack per
+// batch, which would otherwise be zeroed on every wake-up; aggregate
+// initialisation ({data, size}) still zeroes the members it leaves out.
 struct OutDatagram {
-    const std::byte* data = nullptr;
-    uint32_t size = 0;
-    const sockaddr* to = nullptr;
-    socklen_t to_len = 0;
-    const sockaddr* from = nullptr;
-    uint32_t segment = 0;
+    const std::byte* data;
+    uint32_t size;
+    const sockaddr* to;
+    socklen_t to_len;
+    const sockaddr* from;
+    uint32_t segment;
 
     // Datagrams on the wire.
     size_t datagrams() const { return segment == 0 || size == 0 ? 1 : (size + segment - 1) / segment; }
 
     static OutDatagram make(std::span<const std::byte> payload, const Address* to, const Address* from = nullptr) {
         return {payload.data(), static_cast<uint32_t>(payload.size()), to ? to->sockaddr_ptr() : nullptr,
-                to ? to->length() : socklen_t{0}, from && !from->empty() ? from->sockaddr_ptr() : nullptr};
+                to ? to->length() : socklen_t{0}, from && !from->empty() ? from->sockaddr_ptr() : nullptr, 0};
     }
 };
 

@@ -35,7 +35,7 @@ struct StalledPeer {
         ::close(peer_fd);
     }
     void transmit(size_t n) {
-        std::vector<net::OutDatagram> out(n, net::OutDatagram{payload.data(), 1000, nullptr, 0, nullptr});
+        std::vector<net::OutDatagram> out(n, net::OutDatagram{payload.data(), 1000, nullptr, 0, nullptr, 0});
         endpoint->transmit(out);
     }
     size_t drain_peer() {
