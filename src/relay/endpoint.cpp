@@ -13,11 +13,13 @@ Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Directi
       read_ev_(ctx.base, socket_.fd(), EV_READ | EV_PERSIST, [cb = std::move(on_readable)](short) { cb(); }),
       write_ev_(ctx.base, socket_.fd(), EV_WRITE | EV_PERSIST, [this](short) { on_writable(); }),
       destinations_(destinations) {
-    next_ = std::exchange(ctx_.first, this);
-    if (next_) next_->prev_ = this;
     net::enable_receive_info(socket_, destinations);
     if (ctx_.gso) net::enable_offload(socket_, ctx_.coalesce);
     read_ev_.add();
+    // Last: nothing after this may throw, or the list would keep a
+    // pointer to an endpoint that was never constructed.
+    next_ = std::exchange(ctx_.first, this);
+    if (next_) next_->prev_ = this;
 }
 
 void count_kernel_drops(EndpointContext& ctx) {
