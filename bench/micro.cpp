@@ -1,5 +1,6 @@
 // Google Benchmark micro-benchmarks for the per-datagram pieces of the relay
-// hot path: session lookup, hop decision, send queue push / flush. Built
+// hot path: session lookup, hop decision, header seal / open, GSO planning,
+// send queue push / flush, send_batch with and without GSO. Built
 // against porthop's own sources (bench/CMakeLists.txt), never changing them.
 //
 //   build-bench/porthop_micro [--benchmark_format=json ...]
@@ -8,14 +9,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
+#include "crypto/session_crypto.hpp"
 #include "metrics/registry.hpp"
 #include "net/address.hpp"
 #include "net/batch_io.hpp"
+#include "net/offload.hpp"
 #include "net/send_queue.hpp"
 #include "net/udp_socket.hpp"
 #include "relay/hop_schedule.hpp"
@@ -245,6 +249,8 @@ BENCHMARK(BM_SendQueuePushFlush)->Arg(64)->Arg(1200);
 
 // The uncongested path for comparison: send_batch of 64 datagrams straight
 // from their buffers (what the relay does when the kernel takes them).
+// Second argument 1: with GSO (runs of same-size datagrams as one
+// UDP_SEGMENT message; segmented again on delivery to the receiver).
 void BM_SendBatchDirect(benchmark::State& state) {
     const size_t size = size_t(state.range(0));
     std::vector<std::byte> payload(size, std::byte{1});
@@ -255,6 +261,8 @@ void BM_SendBatchDirect(benchmark::State& state) {
     net::UdpSocket tx = net::UdpSocket::open(AF_INET);
     tx.set_buffer_sizes(8 << 20, 0);
     tx.connect(rx.local_address());
+    tx.set_gso(state.range(1) != 0 && net::gso_supported(tx));
+    if (state.range(1) != 0 && !tx.gso()) state.SkipWithError("no UDP_SEGMENT in this kernel");
     std::array<net::OutDatagram, 64> msgs;
     msgs.fill(net::OutDatagram::make(payload, nullptr));
     net::RecvBatch batch;
@@ -272,7 +280,68 @@ void BM_SendBatchDirect(benchmark::State& state) {
     }
     state.SetItemsProcessed(int64_t(state.iterations()) * 64);
 }
-BENCHMARK(BM_SendBatchDirect)->Arg(64)->Arg(1200);
+BENCHMARK(BM_SendBatchDirect)->Args({64, 0})->Args({64, 1})->Args({1200, 0})->Args({1200, 1});
+
+// Planning a GSO message: how many of 64 same-size datagrams to one
+// destination go together.
+void BM_GsoRun(benchmark::State& state) {
+    std::vector<std::byte> payload(1200, std::byte{1});
+    auto to = *net::Address::parse_ip("10.0.0.1", 20000);
+    std::array<net::OutDatagram, 64> msgs;
+    msgs.fill(net::OutDatagram::make(payload, &to));
+    for (auto _ : state) {
+        size_t n = 0;
+        for (size_t at = 0; at < msgs.size(); at += n) n = net::gso_run(std::span(msgs).subspan(at));
+        benchmark::DoNotOptimize(n);
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * 64);
+}
+BENCHMARK(BM_GsoRun);
+
+// Session mode's framing of one datagram, in place: header + XChaCha20-
+// Poly1305 seal, and parse + open (tag check and decryption).
+struct Framing {
+    crypto::Key psk = [] {
+        crypto::init();
+        return crypto::generate_key();
+    }();
+    crypto::Cipher cipher{psk, crypto::Direction::client_to_server};
+    std::vector<std::byte> buf;
+    std::byte* payload;
+    explicit Framing(size_t size) : buf(crypto::kHeaderSize + size + crypto::kTagSize, std::byte{3}) {
+        payload = buf.data() + crypto::kHeaderSize;
+    }
+};
+
+void BM_HeaderSeal(benchmark::State& state) {
+    const size_t size = size_t(state.range(0));
+    Framing f(size);
+    uint64_t counter = 0;
+    for (auto _ : state) {
+        auto framed = f.cipher.seal(f.payload, size, 42, counter++);
+        benchmark::DoNotOptimize(framed.data());
+    }
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
+}
+BENCHMARK(BM_HeaderSeal)->Arg(64)->Arg(1200);
+
+void BM_HeaderOpen(benchmark::State& state) {
+    const size_t size = size_t(state.range(0));
+    Framing f(size);
+    auto framed = f.cipher.seal(f.payload, size, 42, 7);
+    std::vector<std::byte> sealed(framed.begin(), framed.end());
+    for (auto _ : state) {
+        // open decrypts in place: a fresh copy each time (a memcpy of the
+        // datagram, timed too: PauseTiming would cost more than it)
+        std::copy(sealed.begin(), sealed.end(), f.buf.begin());
+        auto h = crypto::parse_header(std::span(f.buf));
+        auto plain = f.cipher.open(std::span(f.buf), *h);
+        if (!plain) state.SkipWithError("the tag did not verify");
+        benchmark::DoNotOptimize(plain);
+    }
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
+}
+BENCHMARK(BM_HeaderOpen)->Arg(64)->Arg(1200);
 
 }  // namespace
 

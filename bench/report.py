@@ -13,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 
-ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat", "porthop", "porthop-session"]
+ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat", "porthop", "porthop-nooffload", "porthop-session"]
 LABEL = {"kernel": "kernel path", "refwd": "reference fwd", "socat": "socat pair", "porthop": "porthop plain", "porthop-session": "porthop session",
+         "porthop-nooffload": "porthop no-offl",
          "refwd-u": "ref +unconn", "refwd-c": "ref +cmsgs", "refwd-uc": "ref +unconn+cm"}
 
 
@@ -131,19 +132,23 @@ def main():
         print("report: gnuplot not found, no chart", file=sys.stderr)
 
 
+# Chart tick labels: short enough not to run into each other.
+TICK = {"porthop-nooffload": "no-offload", "porthop-session": "session"}
+
+
 def draw(png, subjects, sizes, thr, lat, doc):
     with tempfile.TemporaryDirectory() as d:
         tput = os.path.join(d, "tput.dat")
         with open(tput, "w") as f:
             for s in subjects:
                 vals = [str(thr[(s, sz)]["pps"] / 1000 if (s, sz) in thr else 0) for sz in sizes]
-                f.write(f"\"{s}\" " + " ".join(vals) + "\n")
+                f.write(f"\"{TICK.get(s, s)}\" " + " ".join(vals) + "\n")
         latf = os.path.join(d, "lat.dat")
         with open(latf, "w") as f:
             for s in subjects:
                 r = lat.get((s, "light"))
                 if r:
-                    f.write(f"\"{s}\" {r['p50_us']} {r['p99_us']}\n")
+                    f.write(f"\"{TICK.get(s, s)}\" {r['p50_us']} {r['p99_us']}\n")
         lat_rows = sum(1 for s in subjects if lat.get((s, "light")))
         lat_plot = (f"set title 'Round trip at 1k pps, 64 B'\nset ylabel 'µs'\n"
                     f"plot '{latf}' using 2:xtic(1) title 'p50', '' using 3 title 'p99'") if lat_rows else ""

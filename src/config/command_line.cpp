@@ -78,6 +78,8 @@ constexpr Spec kSpecs[] = {
      "At most N new sessions a second from one source IP, burst 64; 0: no limit (default 20)"},
     {"sndbuf", kRelays, Kind::count, "BYTES", "SO_SNDBUF of every socket, 4096 to 1073741824, or 0 for the system default (default 4 MiB)"},
     {"rcvbuf", kRelays, Kind::count, "BYTES", "SO_RCVBUF of every socket, 4096 to 1073741824, or 0 for the system default (default 4 MiB)"},
+    {"no-offload", kRelays, Kind::flag, "",
+     "Send and receive datagram by datagram even where the kernel offers UDP GSO/GRO (default: use them)"},
     {"metrics", kRelays, Kind::text, "ADDR:PORT", "Serve /metrics and /healthz over HTTP here (default: off)"},
     {"log-level", kRelays, Kind::text, "LEVEL", "trace, debug, info, warn, error, critical or off (default info)"},
     {"server", kProbe, Kind::text, "HOST:PORTSET",
@@ -536,6 +538,7 @@ Options validate(unsigned role, const RawOptions& raw) {
     if (auto n = v.count("mtu", 576, 65535, "576 to 65535")) o.mtu = static_cast<uint32_t>(*n);
     if (auto n = v.buffer_size("sndbuf")) o.sndbuf = *n;
     if (auto n = v.buffer_size("rcvbuf")) o.rcvbuf = *n;
+    o.offload = !v.flag("no-offload");
     if (const RawValue* c = v.get("config")) o.config_file = c->text;
 
     if (role == kClient) {

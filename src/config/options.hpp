@@ -80,6 +80,8 @@ struct Options {
     // bytes actually queued cost memory.
     uint32_t sndbuf = 4 << 20;
     uint32_t rcvbuf = 4 << 20;
+    // UDP segmentation offload (net/offload.hpp) where the kernel has it.
+    bool offload = true;
 };
 
 // `porthop probe` (docs/protocol.md, "Probe"): measures whether the path to

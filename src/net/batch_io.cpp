@@ -1,13 +1,15 @@
 #include "net/batch_io.hpp"
 
+#include <algorithm>
 #include <cstring>
+
+#include "net/offload.hpp"
 
 namespace porthop::net {
 
 void enable_receive_info(const UdpSocket& socket, bool destination) {
-    int on = 1;
-    ::setsockopt(socket.fd(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
     if (!destination) return;
+    int on = 1;
     // An IPv6 socket may also carry IPv4 (mapped) traffic: ask for both.
     ::setsockopt(socket.fd(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
     if (socket.local_address().is_v6()) ::setsockopt(socket.fd(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
@@ -77,74 +79,120 @@ Address RecvBatch::destination(size_t i) const {
     return Address{};
 }
 
-int64_t RecvBatch::kernel_drops(size_t i) const {
-    auto& h = const_cast<msghdr&>(msgs_[i].msg_hdr);
-    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-            uint32_t drops;
-            std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
-            return drops;
-        }
-    }
-    return -1;
+uint32_t RecvBatch::segment_size(size_t i) const {
+    uint32_t segment = gro_segment_size(msgs_[i].msg_hdr);
+    // One segment's worth or less is a single datagram.
+    return segment != 0 && payload(i).size() > segment ? segment : 0;
+}
+
+bool enable_offload(UdpSocket& socket, bool coalesce_receives) {
+    socket.set_gso(gso_supported(socket));
+    return coalesce_receives && socket.gso() && enable_gro(socket);
 }
 
 namespace {
 
-constexpr size_t kSendControlSize = CMSG_SPACE(sizeof(in6_pktinfo));
+constexpr size_t kSendControlSize = CMSG_SPACE(sizeof(in6_pktinfo)) + kSegmentControlSize;
 
-// Sets the source-address control message of h from `from`.
-void set_source(msghdr& h, std::byte* control, const sockaddr* from) {
-    if (from == nullptr) return;
-    h.msg_control = control;
-    cmsghdr* c = reinterpret_cast<cmsghdr*>(control);
+// Writes the source-address control message for `from` at `control`;
+// returns the bytes used (0: no source chosen).
+size_t put_source(std::byte* control, const sockaddr* from) {
+    if (from == nullptr) return 0;
     if (from->sa_family == AF_INET) {
         in_pktinfo info{};
         info.ipi_spec_dst = reinterpret_cast<const sockaddr_in*>(from)->sin_addr;
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof info);
-        std::memcpy(CMSG_DATA(c), &info, sizeof info);
-        h.msg_controllen = CMSG_SPACE(sizeof info);
-    } else {
-        in6_pktinfo info{};
-        info.ipi6_addr = reinterpret_cast<const sockaddr_in6*>(from)->sin6_addr;
-        c->cmsg_level = IPPROTO_IPV6;
-        c->cmsg_type = IPV6_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof info);
-        std::memcpy(CMSG_DATA(c), &info, sizeof info);
-        h.msg_controllen = CMSG_SPACE(sizeof info);
+        return put_control(control, IPPROTO_IP, IP_PKTINFO, info);
     }
+    in6_pktinfo info{};
+    info.ipi6_addr = reinterpret_cast<const sockaddr_in6*>(from)->sin6_addr;
+    return put_control(control, IPPROTO_IPV6, IPV6_PKTINFO, info);
 }
+
+// Where the sending stands: msgs[index], `offset` bytes of it already sent
+// (only a coalesced datagram sent segment by segment stops in the middle).
+// (No member initialisers: send_batch's array of 64 is not zeroed per call.)
+struct Cursor {
+    size_t index;
+    size_t offset;
+};
+
+// One message of a sendmmsg call: what it carries and where the cursor is
+// once it is sent.
+struct Planned {
+    size_t datagrams;
+    size_t bytes;
+    bool gso;
+    Cursor end;
+};
 
 }  // namespace
 
-SendResult send_batch(const UdpSocket& socket, std::span<const OutDatagram> msgs) {
+SendResult send_batch(UdpSocket& socket, std::span<const OutDatagram> msgs) {
     SendResult result;
     std::array<mmsghdr, kBatchSize> hdrs;
     std::array<iovec, kBatchSize> iovs;
+    std::array<Planned, kBatchSize> plan;
     alignas(cmsghdr) std::array<std::array<std::byte, kSendControlSize>, kBatchSize> control;
 
-    size_t next = 0;
-    while (next < msgs.size()) {
-        size_t n = std::min(kBatchSize, msgs.size() - next);
-        for (size_t i = 0; i < n; ++i) {
-            const OutDatagram& m = msgs[next + i];
-            iovs[i].iov_base = const_cast<std::byte*>(m.data);
-            iovs[i].iov_len = m.size;
-            msghdr& h = hdrs[i].msg_hdr;
+    Cursor at{0, 0};
+    bool split = false;  // after a failed GSO message: the rest of this call without GSO
+    while (at.index < msgs.size()) {
+        const bool gso = socket.gso() && !split;
+        // Up to kBatchSize messages and kBatchSize iovecs per call.
+        size_t m = 0;
+        size_t iov = 0;
+        Cursor c = at;
+        while (m < kBatchSize && iov < kBatchSize && c.index < msgs.size()) {
+            const OutDatagram& d = msgs[c.index];
+            msghdr& h = hdrs[m].msg_hdr;
             h = msghdr{};
-            h.msg_name = const_cast<sockaddr*>(m.to);
-            h.msg_namelen = m.to_len;
-            h.msg_iov = &iovs[i];
-            h.msg_iovlen = 1;
-            set_source(h, control[i].data(), m.from);
+            h.msg_name = const_cast<sockaddr*>(d.to);
+            h.msg_namelen = d.to_len;
+            h.msg_iov = &iovs[iov];
+            std::byte* ctl = control[m].data();
+            size_t ctl_len = put_source(ctl, d.from);
+            Planned& p = plan[m];
+            if (d.segment != 0 && !gso) {
+                // Coalesced, and this socket cannot send it so: a segment
+                // at a time.
+                size_t len = std::min<size_t>(d.segment, d.size - c.offset);
+                iovs[iov++] = {const_cast<std::byte*>(d.data) + c.offset, len};
+                h.msg_iovlen = 1;
+                c.offset += len;
+                if (c.offset >= d.size) c = {c.index + 1, 0};
+                p = {1, len, false, c};
+            } else {
+                size_t run = gso ? gso_run(msgs.subspan(c.index, std::min(kBatchSize - iov, msgs.size() - c.index))) : 1;
+                size_t bytes = 0;
+                for (size_t k = 0; k < run; ++k) {
+                    const OutDatagram& part = msgs[c.index + k];
+                    iovs[iov + k] = {const_cast<std::byte*>(part.data), part.size};
+                    bytes += part.size;
+                }
+                h.msg_iovlen = run;
+                iov += run;
+                bool segmented = run > 1 || d.segment != 0;
+                if (segmented) {
+                    ctl_len += put_segment_size(ctl + ctl_len, static_cast<uint16_t>(run > 1 ? d.size : d.segment));
+                }
+                size_t datagrams = run > 1 ? run : d.datagrams();
+                c = {c.index + run, 0};
+                p = {datagrams, bytes, segmented, c};
+            }
+            if (ctl_len != 0) {
+                h.msg_control = ctl;
+                h.msg_controllen = ctl_len;
+            }
+            ++m;
         }
-        int rc = ::sendmmsg(socket.fd(), hdrs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+
+        int rc = ::sendmmsg(socket.fd(), hdrs.data(), static_cast<unsigned>(m), MSG_DONTWAIT);
         if (rc > 0) {
-            for (int i = 0; i < rc; ++i) result.sent_bytes += msgs[next + i].size;
-            result.sent += static_cast<size_t>(rc);
-            next += static_cast<size_t>(rc);
+            for (int k = 0; k < rc; ++k) {
+                result.sent += plan[k].datagrams;
+                result.sent_bytes += plan[k].bytes;
+            }
+            at = plan[rc - 1].end;
             continue;  // a short count means the next one failed: the retry tells why
         }
         if (errno == EINTR) continue;
@@ -152,14 +200,33 @@ SendResult send_batch(const UdpSocket& socket, std::span<const OutDatagram> msgs
         // waiting for one could stall; it counts as a failed datagram.
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             result.would_block = true;
-            return result;
+            if (at.offset != 0) {
+                // The rest of a coalesced datagram cut up for a socket
+                // without GSO: the queue takes whole datagrams only, so
+                // those segments are dropped (counted).
+                const OutDatagram& d = msgs[at.index];
+                result.failed += (d.size - at.offset + d.segment - 1) / d.segment;
+                at = {at.index + 1, 0};
+            }
+            break;
         }
-        // This datagram cannot go (pending ICMP error, too big, no route):
+        if (plan[0].gso) {
+            // No checksum offload on the way out, or a segment above the
+            // path MTU: this socket sends datagram by datagram from now on.
+            if (errno == EIO || errno == EINVAL) socket.set_gso(false);
+            // Anything else (an ICMP error reported for an earlier
+            // datagram, consumed by this call): the same datagrams once
+            // more, one by one, so that a failure costs only its own.
+            split = true;
+            continue;
+        }
+        // This message cannot go (pending ICMP error, too big, no route):
         // skip it so that one bad datagram never blocks the rest.
         result.last_error = errno;
-        ++result.failed;
-        ++next;
+        result.failed += plan[0].datagrams;
+        at = plan[0].end;
     }
+    result.consumed = at.index;
     return result;
 }
 

@@ -32,23 +32,40 @@ inline constexpr size_t kTailroom = 64;
 // destination for a connected socket. `from`, when set, is the local IP to
 // send from (for a socket bound to a wildcard address: reply from the
 // address the peer wrote to, or a connected client drops the reply).
+// `segment` != 0: the payload is several datagrams of that size (the last
+// may be shorter), as a GRO receive delivered them (RecvBatch::out).
+//
+// No member initialisers: the relays keep an array of 64 on the stack per
+// batch, which would otherwise be zeroed on every wake-up; aggregate
+// initialisation ({data, size}) still zeroes the members it leaves out.
 struct OutDatagram {
-    const std::byte* data = nullptr;
-    uint32_t size = 0;
-    const sockaddr* to = nullptr;
-    socklen_t to_len = 0;
-    const sockaddr* from = nullptr;
+    const std::byte* data;
+    uint32_t size;
+    const sockaddr* to;
+    socklen_t to_len;
+    const sockaddr* from;
+    uint32_t segment;
+
+    // Datagrams on the wire.
+    size_t datagrams() const { return segment == 0 || size == 0 ? 1 : (size + segment - 1) / segment; }
 
     static OutDatagram make(std::span<const std::byte> payload, const Address* to, const Address* from = nullptr) {
         return {payload.data(), static_cast<uint32_t>(payload.size()), to ? to->sockaddr_ptr() : nullptr,
-                to ? to->length() : socklen_t{0}, from && !from->empty() ? from->sockaddr_ptr() : nullptr};
+                to ? to->length() : socklen_t{0}, from && !from->empty() ? from->sockaddr_ptr() : nullptr, 0};
     }
 };
 
 // Asks the kernel to report, with each datagram, the local address it was
-// sent to (IP_PKTINFO / IPV6_RECVPKTINFO) and the socket's count of datagrams
-// dropped for a full receive buffer (SO_RXQ_OVFL).
+// sent to (IP_PKTINFO / IPV6_RECVPKTINFO). (Not the drop count
+// SO_RXQ_OVFL: a control message on every datagram; UdpSocket::kernel_drops
+// asks for it once in a while instead.)
 void enable_receive_info(const UdpSocket& socket, bool destination);
+
+// Turns on what the kernel offers of GSO for the socket's sends and, when
+// `coalesce_receives` (the caller forwards payloads without looking into
+// them), of GRO for its receives; GRO only where GSO works, so that a
+// coalesced datagram leaves as it came. Returns whether GRO is on.
+bool enable_offload(UdpSocket& socket, bool coalesce_receives);
 
 class RecvBatch {
 public:
@@ -73,14 +90,24 @@ public:
     }
     std::byte* data(size_t i) { return slot(i); }
     const Address& source(size_t i) const { return sources_[i]; }
+    // != 0: datagram i is several datagrams of the flow coalesced by GRO,
+    // this many bytes each (the last may be shorter).
+    uint32_t segment_size(size_t i) const;
+    size_t datagrams(size_t i) const {
+        uint32_t segment = segment_size(i);
+        return segment == 0 ? 1 : (payload(i).size() + segment - 1) / segment;
+    }
+    // Datagram i, to be sent on as it came (coalesced or not).
+    OutDatagram out(size_t i, const Address* to, const Address* from = nullptr) const {
+        OutDatagram d = OutDatagram::make(payload(i), to, from);
+        d.segment = segment_size(i);
+        return d;
+    }
     // The datagram was larger than kMaxDatagram and was cut.
     bool truncated(size_t i) const { return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
     // The local IP datagram i was sent to (port 0); empty unless
     // enable_receive_info(socket, true).
     Address destination(size_t i) const;
-    // The socket's running count of datagrams the kernel dropped for a full
-    // receive buffer, as of datagram i; nullopt-like -1 when not reported.
-    int64_t kernel_drops(size_t i) const;
 
 private:
     static constexpr size_t kControlSize = 128;
@@ -102,16 +129,23 @@ inline bool is_icmp_error(int err) {
            err == EMSGSIZE || err == ENOPROTOOPT || err == EPROTO;
 }
 
+// Counts are of datagrams on the wire (a coalesced OutDatagram counts its
+// segments); `consumed` is of OutDatagrams.
 struct SendResult {
-    size_t sent = 0;         // handed to the kernel, in order from the first
+    size_t sent = 0;         // handed to the kernel
     size_t sent_bytes = 0;
     size_t failed = 0;       // refused by the kernel for good (ICMP error, EMSGSIZE, no route): skipped
-    bool would_block = false;  // stopped at EAGAIN: msgs[sent + failed ...] were not sent
+    size_t consumed = 0;     // msgs[0, consumed) are done with, sent or failed
+    bool would_block = false;  // stopped at EAGAIN: msgs[consumed ...] were not sent
     int last_error = 0;
-    size_t consumed() const { return sent + failed; }
 };
 
 // Sends msgs in order until all are consumed or the socket's buffer is full.
-SendResult send_batch(const UdpSocket& socket, std::span<const OutDatagram> msgs);
+// With socket.gso(), each run of datagrams that gso_run() allows leaves in
+// one GSO message; when the kernel refuses GSO on this socket (EIO: no
+// checksum offload on the way out; EINVAL: a segment above the path MTU),
+// GSO is turned off for the socket and the run is sent datagram by
+// datagram.
+SendResult send_batch(UdpSocket& socket, std::span<const OutDatagram> msgs);
 
 }  // namespace porthop::net

@@ -9,6 +9,7 @@ namespace porthop::net {
 
 struct SendQueue::Record {
     uint32_t size;
+    uint32_t segment;   // OutDatagram::segment
     socklen_t to_len;
     sockaddr_in6 to;    // large enough for either family
     sockaddr_in6 from;  // family AF_UNSPEC: no source address chosen
@@ -56,6 +57,7 @@ bool SendQueue::push(const OutDatagram& d) {
     }
     Record* r = at(offset);
     r->size = d.size;
+    r->segment = d.segment;
     r->to_len = d.to_len;
     if (d.to_len > 0) std::memcpy(&r->to, d.to, d.to_len);
     r->from.sin6_family = AF_UNSPEC;
@@ -84,8 +86,12 @@ void SendQueue::pop_front() {
 }
 
 size_t SendQueue::clear() {
-    size_t dropped = count_;
-    while (count_ > 0) pop_front();
+    size_t dropped = 0;
+    while (count_ > 0) {
+        const Record* r = at(head_);
+        dropped += OutDatagram{nullptr, r->size, nullptr, 0, nullptr, r->segment}.datagrams();
+        pop_front();
+    }
     if (ring_) {
         ring_.reset();
         budget_.release(capacity_);
@@ -93,7 +99,7 @@ size_t SendQueue::clear() {
     return dropped;
 }
 
-SendResult SendQueue::flush(const UdpSocket& socket) {
+SendResult SendQueue::flush(UdpSocket& socket) {
     SendResult total;
     std::array<OutDatagram, kBatchSize> batch;
     while (count_ > 0) {
@@ -108,11 +114,12 @@ SendResult SendQueue::flush(const UdpSocket& socket) {
             Record* r = at(offset);
             batch[n++] = {ring_.get() + offset + align8(sizeof(Record)), r->size,
                           r->to_len ? reinterpret_cast<const sockaddr*>(&r->to) : nullptr, r->to_len,
-                          r->from.sin6_family != AF_UNSPEC ? reinterpret_cast<const sockaddr*>(&r->from) : nullptr};
+                          r->from.sin6_family != AF_UNSPEC ? reinterpret_cast<const sockaddr*>(&r->from) : nullptr,
+                          r->segment};
             offset += record_size(r->size);
         }
         SendResult res = send_batch(socket, std::span(batch.data(), n));
-        for (size_t i = 0; i < res.consumed(); ++i) pop_front();
+        for (size_t i = 0; i < res.consumed; ++i) pop_front();
         total.sent += res.sent;
         total.sent_bytes += res.sent_bytes;
         total.failed += res.failed;

@@ -43,10 +43,10 @@ public:
     bool push(const OutDatagram& d);
     // Sends queued datagrams, oldest first, until empty or EAGAIN; drops
     // those the kernel refuses for good (counted in the result).
-    SendResult flush(const UdpSocket& socket);
+    SendResult flush(UdpSocket& socket);
 
     // Drops everything queued (the socket is going away); returns how many
-    // datagrams were dropped.
+    // datagrams were dropped (a coalesced one counts its segments).
     size_t clear();
 
     bool empty() const { return count_ == 0; }

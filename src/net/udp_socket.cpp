@@ -1,8 +1,10 @@
 #include "net/udp_socket.hpp"
 
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -56,6 +58,15 @@ void set_buffer(int fd, int force_opt, int opt, int bytes, const char* name) {
 void UdpSocket::set_buffer_sizes(int sndbuf, int rcvbuf) {
     set_buffer(fd_, SO_SNDBUFFORCE, SO_SNDBUF, sndbuf, "SO_SNDBUF");
     set_buffer(fd_, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf, "SO_RCVBUF");
+}
+
+uint32_t UdpSocket::kernel_drops() const {
+    std::array<uint32_t, SK_MEMINFO_VARS> info{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, info.data(), &len) != 0 || len <= SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+        return 0;
+    }
+    return info[SK_MEMINFO_DROPS];
 }
 
 Address UdpSocket::local_address() const {

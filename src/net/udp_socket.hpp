@@ -2,6 +2,7 @@
 // An owned, non-blocking UDP socket. Set-up failures throw NetError with a
 // message fit for the user; the per-datagram calls (batch.hpp) never throw.
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -23,11 +24,12 @@ public:
     // service manager, or one end of a socketpair in tests).
     static UdpSocket adopt(int fd) { return UdpSocket(fd); }
     ~UdpSocket() { close(); }
-    UdpSocket(UdpSocket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    UdpSocket(UdpSocket&& o) noexcept : fd_(std::exchange(o.fd_, -1)), gso_(std::exchange(o.gso_, false)) {}
     UdpSocket& operator=(UdpSocket&& o) noexcept {
         if (this != &o) {
             close();
             fd_ = std::exchange(o.fd_, -1);
+            gso_ = std::exchange(o.gso_, false);
         }
         return *this;
     }
@@ -46,10 +48,20 @@ public:
     // (net.core.rmem_max / wmem_max).
     void set_buffer_sizes(int sndbuf, int rcvbuf);
     Address local_address() const;
+    // The kernel's count of datagrams it dropped on this socket (full
+    // receive buffer, bad checksum), as SO_MEMINFO reports it; 32 bits, wraps.
+    uint32_t kernel_drops() const;
+
+    // Whether send_batch coalesces runs of datagrams into GSO sends
+    // (offload.hpp); off until set, and turned off for good when the kernel
+    // refuses a GSO send on this socket.
+    bool gso() const { return gso_; }
+    void set_gso(bool on) { gso_ = on; }
 
 private:
     explicit UdpSocket(int fd) : fd_(fd) {}
     int fd_ = -1;
+    bool gso_ = false;
 };
 
 }  // namespace porthop::net

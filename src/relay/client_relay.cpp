@@ -88,7 +88,7 @@ void ClientRelay::on_downstream_readable() {
             }
             std::array<net::OutDatagram, net::kBatchSize> out;
             size_t n = 0;
-            for (size_t i : indices) out[n++] = net::OutDatagram::make(batch_.payload(i), &s.target);
+            for (size_t i : indices) out[n++] = batch_.out(i, &s.target);
             s.upstream->transmit(std::span(out.data(), n));
             s.last_active = now;
         });
@@ -113,14 +113,14 @@ void ClientRelay::on_upstream_readable(Session& s) {
         for (size_t i = 0; i < r.count; ++i) {
             const net::Address& from = batch_.source(i);
             if (!from.same_ip(options_.server_ip) || !options_.server_ports.contains(from.port())) {
-                metrics_.drop(DropReason::foreign_source);
+                metrics_.drop(DropReason::foreign_source, batch_.datagrams(i));
                 continue;
             }
             if (batch_.truncated(i)) {
                 metrics_.drop(DropReason::oversize);
                 continue;
             }
-            out[n++] = net::OutDatagram::make(batch_.payload(i), &s.peer, &s.local);
+            out[n++] = batch_.out(i, &s.peer, &s.local);
             bytes += batch_.payload(i).size();
         }
         if (n != 0) {

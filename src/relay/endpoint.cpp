@@ -1,5 +1,7 @@
 #include "relay/endpoint.hpp"
 
+#include <utility>
+
 namespace porthop::relay {
 
 Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Direction sends,
@@ -12,25 +14,35 @@ Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Directi
       write_ev_(ctx.base, socket_.fd(), EV_WRITE | EV_PERSIST, [this](short) { on_writable(); }),
       destinations_(destinations) {
     net::enable_receive_info(socket_, destinations);
+    if (ctx_.gso) net::enable_offload(socket_, ctx_.coalesce);
     read_ev_.add();
+    // Last: nothing after this may throw, or the list would keep a
+    // pointer to an endpoint that was never constructed.
+    next_ = std::exchange(ctx_.first, this);
+    if (next_) next_->prev_ = this;
 }
 
-net::RecvBatch::Result Endpoint::receive(net::RecvBatch& batch) {
-    auto r = batch.receive(socket_);
-    if (r.count != 0) {
-        int64_t drops = batch.kernel_drops(r.count - 1);
-        if (drops >= 0 && static_cast<uint32_t>(drops) != kernel_drops_) {
-            // The kernel's counter is 32 bits and wraps; unsigned arithmetic
-            // gives the increment across a wrap.
-            ctx_.metrics.drop(metrics::DropReason::rcvbuf_overflow, static_cast<uint32_t>(drops) - kernel_drops_);
-            kernel_drops_ = static_cast<uint32_t>(drops);
-        }
+void count_kernel_drops(EndpointContext& ctx) {
+    for (Endpoint* e = ctx.first; e != nullptr; e = e->next_) {
+        if (e->received_) e->count_kernel_drops();
     }
-    return r;
+}
+
+void Endpoint::count_kernel_drops() {
+    received_ = false;
+    if (!socket_.is_open()) return;
+    uint32_t drops = socket_.kernel_drops();
+    // The kernel's counter is 32 bits and wraps; unsigned arithmetic gives
+    // the increment across a wrap.
+    if (drops != kernel_drops_) ctx_.metrics.drop(metrics::DropReason::rcvbuf_overflow, drops - kernel_drops_);
+    kernel_drops_ = drops;
 }
 
 Endpoint::~Endpoint() {
+    if (received_) count_kernel_drops();
     ctx_.metrics.sub(metrics::Family::send_queue_bytes, gauge_share_);
+    (prev_ ? prev_->next_ : ctx_.first) = next_;
+    if (next_) next_->prev_ = prev_;
 }
 
 void Endpoint::transmit(std::span<const net::OutDatagram> msgs) {
@@ -43,7 +55,7 @@ void Endpoint::transmit(std::span<const net::OutDatagram> msgs) {
     net::SendResult r = net::send_batch(socket_, msgs);
     account(r);
     if (r.would_block) {
-        queue_rest(msgs.subspan(r.consumed()));
+        queue_rest(msgs.subspan(r.consumed));
         write_ev_.add();
     }
 }
@@ -51,7 +63,7 @@ void Endpoint::transmit(std::span<const net::OutDatagram> msgs) {
 void Endpoint::queue_rest(std::span<const net::OutDatagram> msgs) {
     size_t refused = 0;
     for (const auto& m : msgs) {
-        if (!queue_.push(m)) ++refused;
+        if (!queue_.push(m)) refused += m.datagrams();
     }
     if (refused != 0) ctx_.metrics.drop(metrics::DropReason::queue_full, refused);
     sync_queue_gauge();
@@ -70,6 +82,7 @@ void Endpoint::account(const net::SendResult& r) {
 }
 
 void Endpoint::drop_queue() {
+    if (received_) count_kernel_drops();
     read_ev_.remove();
     write_ev_.remove();
     if (size_t dropped = queue_.clear()) ctx_.metrics.drop(metrics::DropReason::send_error, dropped);
@@ -83,6 +96,7 @@ void Endpoint::reseat(net::UdpSocket socket) {
     read_ev_.reassign(socket_.fd());
     write_ev_.reassign(socket_.fd());
     net::enable_receive_info(socket_, destinations_);
+    if (ctx_.gso) net::enable_offload(socket_, ctx_.coalesce);
     read_ev_.add();
 }
 

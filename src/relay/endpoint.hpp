@@ -18,13 +18,29 @@
 
 namespace porthop::relay {
 
+class Endpoint;
+
 // What every endpoint of one relay shares.
 struct EndpointContext {
     event_base& base;
     metrics::Registry& metrics;
     net::QueueBudget& budget;
     size_t queue_capacity;
+    // GSO on every socket where the kernel has it.
+    bool gso = false;
+    // The relay forwards payloads untouched (plain mode): its sockets may
+    // also receive coalesced datagrams (GRO) and send them on as they came.
+    bool coalesce = false;
+    // Every open endpoint (an intrusive list: opening a session allocates
+    // nothing for it), for count_kernel_drops.
+    Endpoint* first = nullptr;
 };
+
+// Counts, for every endpoint that received since the last call, what the
+// kernel dropped on its socket for a full receive buffer (rcvbuf_overflow).
+// A system call per such socket: the relay's periodic sweep calls it, so
+// the datagram path asks the kernel for no drop count at all.
+void count_kernel_drops(EndpointContext& ctx);
 
 class Endpoint {
 public:
@@ -38,9 +54,13 @@ public:
     Endpoint& operator=(const Endpoint&) = delete;
 
     const net::UdpSocket& socket() const { return socket_; }
-    // Receives a batch, and counts what the kernel dropped on this socket
-    // for a full receive buffer since the last batch.
-    net::RecvBatch::Result receive(net::RecvBatch& batch);
+    // Sends that bypass the queue (a keepalive) need it writable: a failed
+    // GSO send turns GSO off on the socket.
+    net::UdpSocket& socket() { return socket_; }
+    net::RecvBatch::Result receive(net::RecvBatch& batch) {
+        received_ = true;
+        return batch.receive(socket_);
+    }
     void transmit(std::span<const net::OutDatagram> msgs);
     size_t queued_bytes() const { return queue_.payload_bytes(); }
 
@@ -54,6 +74,8 @@ public:
     bool is_open() const { return socket_.is_open(); }
 
 private:
+    friend void count_kernel_drops(EndpointContext& ctx);
+    void count_kernel_drops();
     void on_writable();
     void account(const net::SendResult& r);
     void queue_rest(std::span<const net::OutDatagram> msgs);
@@ -65,7 +87,10 @@ private:
     metrics::Direction sends_;
     net::SendQueue queue_;
     size_t gauge_share_ = 0;  // this queue's bytes in porthop_send_queue_bytes
-    uint32_t kernel_drops_ = 0;  // the socket's SO_RXQ_OVFL count already counted
+    uint32_t kernel_drops_ = 0;  // the socket's kernel drop count already counted
+    bool received_ = false;      // since the last count_kernel_drops
+    Endpoint* prev_ = nullptr;   // EndpointContext::first's list
+    Endpoint* next_ = nullptr;
     loop::Event read_ev_;
     loop::Event write_ev_;
     bool destinations_;

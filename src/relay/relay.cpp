@@ -25,9 +25,13 @@ Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options
       options_(options),
       rng_(Rng::from_kernel()),
       budget_(kQueueBudgetTotal),
-      endpoints_{base, metrics, budget_, kQueueCapacityPerSocket},
+      endpoints_{base, metrics, budget_, kQueueCapacityPerSocket, options.offload,
+                 options.offload && options.mode == config::Mode::plain},
       last_tick_(Clock::now()),
-      sweep_timer_(base, -1, EV_PERSIST, [this](short) { sweep(tick()); }),
+      sweep_timer_(base, -1, EV_PERSIST, [this](short) {
+          count_kernel_drops(endpoints_);
+          sweep(tick());
+      }),
       adapt_timer_(base, -1, EV_PERSIST, [this](short) { adapt(tick()); }) {
     sweep_timer_.add(sweep_period(options.idle_timeout));
     arm_adapt_timer();

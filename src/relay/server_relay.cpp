@@ -138,7 +138,7 @@ void ServerRelay::on_listener_readable(size_t index) {
         for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
             std::array<net::OutDatagram, net::kBatchSize> out;
             size_t n = 0;
-            for (size_t i : indices) out[n++] = net::OutDatagram::make(batch_.payload(i), nullptr);
+            for (size_t i : indices) out[n++] = batch_.out(i, nullptr);
             s.listener = index;
             if (wildcard) s.local = batch_.destination(indices.back());
             s.last_active = now;
@@ -168,7 +168,7 @@ void ServerRelay::on_upstream_readable(Session& s) {
                 metrics_.drop(DropReason::oversize);
                 continue;
             }
-            out[n++] = net::OutDatagram::make(batch_.payload(i), &s.peer, &s.local);
+            out[n++] = batch_.out(i, &s.peer, &s.local);
         }
         if (listeners_.empty()) return;  // shutting down
         if (n != 0) s.answered = true;

@@ -216,6 +216,20 @@ mid_udp_packets() {
     nsx "$NS_MID" nft list counter inet porthop_mid "${1:-udp_to_srv}" | grep -oE 'packets [0-9]+' | grep -oE '[0-9]+'
 }
 
+# Bytes (IP packets, headers included) the same counter saw. With UDP GSO a
+# run of same-size datagrams crosses the router as one packet, so packets
+# undercount datagrams; bytes never undercount payloads.
+mid_udp_bytes() {
+    nsx "$NS_MID" nft list counter inet porthop_mid "${1:-udp_to_srv}" | grep -oE 'bytes [0-9]+' | grep -oE '[0-9]+'
+}
+
+# exchange_payload_bytes COUNT [MIN MAX]: the payload bytes of udp_exchange's
+# COUNT datagrams (sizes cycle MIN..MAX, default 1..1472).
+exchange_payload_bytes() {
+    local count=$1 min=${2:-1} max=${3:-1472}
+    awk -v n="$count" -v lo="$min" -v hi="$max" 'BEGIN { for (i = 0; i < n; i++) s += lo + i % (hi - lo + 1); print s }'
+}
+
 # ---------------------------------------------------------------- processes
 
 # start_bg NAME NS CMD...: run CMD inside NS in the background, output to

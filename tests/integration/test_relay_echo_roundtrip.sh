@@ -21,9 +21,11 @@ ok "$COUNT/$COUNT back intact and in order"
 
 check "the router saw at least $MIN_PORTS distinct UDP destination ports towards the server relay, all within $PORTSET"
 packets=$(mid_udp_packets)
+bytes=$(mid_udp_bytes)
+payload=$(exchange_payload_bytes "$COUNT")
 mapfile -t ports < <(mid_dports)
-log "router: $packets UDP packets towards srv, ${#ports[@]} distinct destination ports: ${ports[*]}"
-(( packets >= COUNT )) || fail "the router counted only $packets UDP packets towards srv (expected >= $COUNT): traffic bypassed mid?"
+log "router: $packets UDP packets ($bytes bytes; the payloads were $payload) towards srv, ${#ports[@]} distinct destination ports: ${ports[*]}"
+(( bytes >= payload )) || fail "the router counted only $bytes bytes of UDP towards srv (the payloads alone were $payload): traffic bypassed mid?"
 for p in "${ports[@]}"; do
     (( p >= PORTSET_LO && p <= PORTSET_HI )) || fail "the client relay sent to port $p, outside the port set $PORTSET"
 done

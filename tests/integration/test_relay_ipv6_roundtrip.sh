@@ -21,10 +21,12 @@ ok "$COUNT/$COUNT back intact and in order over IPv6"
 
 check "the router forwarded the traffic as IPv6 on >= $MIN_PORTS distinct ports of $PORTSET"
 packets=$(mid_udp_packets)
+bytes=$(mid_udp_bytes)
+payload=$(exchange_payload_bytes "$COUNT")
 v4_packets=$(mid_udp_packets udp_to_srv_v4)
 mapfile -t ports < <(mid_dports)
-log "router: $packets UDP packets towards srv ($v4_packets of them IPv4), ${#ports[@]} distinct destination ports: ${ports[*]}"
-(( packets >= COUNT )) || fail "the router counted only $packets UDP packets towards srv (expected >= $COUNT)"
+log "router: $packets UDP packets ($bytes bytes; the payloads were $payload) towards srv ($v4_packets of them IPv4), ${#ports[@]} distinct destination ports: ${ports[*]}"
+(( bytes >= payload )) || fail "the router counted only $bytes bytes of UDP towards srv (the payloads alone were $payload)"
 (( v4_packets == 0 )) || fail "$v4_packets UDP packets towards srv were IPv4; everything should be IPv6"
 for p in "${ports[@]}"; do
     (( p >= PORTSET_LO && p <= PORTSET_HI )) || fail "the client relay sent to port $p, outside the port set $PORTSET"

@@ -205,6 +205,7 @@ TEST(ConfigCommandLine, ClientDefaults) {
     EXPECT_EQ(o.max_sessions, 4096u);
     EXPECT_EQ(o.sndbuf, 4u << 20);
     EXPECT_EQ(o.rcvbuf, 4u << 20);
+    EXPECT_TRUE(o.offload);
 }
 
 TEST(ConfigCommandLine, ClientTakesEveryOption) {
@@ -279,6 +280,11 @@ TEST(ConfigCommandLine, HopJitterLongerThanTheIntervalIsAnError) {
 TEST(ConfigCommandLine, HopJitterEqualToTheIntervalIsAnError) {
     EXPECT_EQ(error_of(kClient + std::vector<std::string>{"--hop-interval", "2s", "--hop-jitter", "2000ms"}),
               "--hop-jitter: 2s equals --hop-interval (2s); use a jitter below the interval");
+}
+
+TEST(ConfigCommandLine, NoOffloadTurnsSegmentationOffloadOffForEitherRole) {
+    EXPECT_FALSE(run(kClient + std::vector<std::string>{"--no-offload"}).offload);
+    EXPECT_FALSE(run({"server", "--listen", "10.0.0.1:20000-20009", "--upstream", "127.0.0.1:443", "--no-offload"}).offload);
 }
 
 TEST(ConfigCommandLine, HopOnSlowdownTakesAnOptionalBoolean) {

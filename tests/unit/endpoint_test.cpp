@@ -10,6 +10,8 @@
 
 #include <vector>
 
+#include "net/offload.hpp"
+
 using namespace porthop;
 
 namespace {
@@ -35,7 +37,7 @@ struct StalledPeer {
         ::close(peer_fd);
     }
     void transmit(size_t n) {
-        std::vector<net::OutDatagram> out(n, net::OutDatagram{payload.data(), 1000, nullptr, 0, nullptr});
+        std::vector<net::OutDatagram> out(n, net::OutDatagram{payload.data(), 1000, nullptr, 0, nullptr, 0});
         endpoint->transmit(out);
     }
     size_t drain_peer() {
@@ -90,4 +92,50 @@ TEST(Endpoint, NewDatagramsWaitBehindQueuedOnes) {
     uint64_t sent_before = p.sent();
     p.transmit(1);
     EXPECT_EQ(p.sent(), sent_before);  // queued behind, not sent ahead
+}
+
+TEST(Endpoint, CountsWhatTheKernelDroppedForAFullReceiveBufferWhenAsked) {
+    loop::EventBasePtr base = loop::make_event_base();
+    metrics::Registry metrics;
+    net::QueueBudget budget{1 << 20};
+    relay::EndpointContext ctx{*base, metrics, budget, 16 * 1024};
+    auto rx = net::UdpSocket::open(AF_INET);
+    rx.set_buffer_sizes(0, 4096);  // the kernel's minimum: a few datagrams
+    rx.bind(*net::Address::parse_ip("127.0.0.1", 0));
+    auto tx = net::UdpSocket::open(AF_INET);
+    tx.connect(rx.local_address());
+    relay::Endpoint endpoint(ctx, std::move(rx), metrics::Direction::upstream, [] {});
+    auto overflows = [&] { return metrics.get(metrics::Family::dropped, metrics::DropReason::rcvbuf_overflow); };
+
+    std::vector<std::byte> payload(1000, std::byte{7});
+    for (int i = 0; i < 100; ++i) ::send(tx.fd(), payload.data(), payload.size(), 0);
+    net::RecvBatch batch;
+    EXPECT_GT(endpoint.receive(batch).count, 0u);
+    EXPECT_EQ(overflows(), 0u);  // not on the datagram path
+    relay::count_kernel_drops(ctx);
+    uint32_t dropped = endpoint.socket().kernel_drops();
+    EXPECT_GT(dropped, 0u);
+    EXPECT_EQ(overflows(), dropped);
+
+    relay::count_kernel_drops(ctx);  // nothing received since: nothing new
+    EXPECT_EQ(overflows(), dropped);
+    for (int i = 0; i < 100; ++i) ::send(tx.fd(), payload.data(), payload.size(), 0);
+    while (endpoint.receive(batch).count != 0) {
+    }
+    relay::count_kernel_drops(ctx);
+    EXPECT_GT(overflows(), dropped);
+    EXPECT_EQ(overflows(), endpoint.socket().kernel_drops());
+}
+
+TEST(Endpoint, TurnsGsoOnWhenTheRelayUsesOffloadAndOffWhenNot) {
+    loop::EventBasePtr base = loop::make_event_base();
+    metrics::Registry metrics;
+    net::QueueBudget budget{1 << 20};
+    relay::EndpointContext with{*base, metrics, budget, 16 * 1024, true};
+    relay::EndpointContext without{*base, metrics, budget, 16 * 1024, false};
+    relay::Endpoint a(with, net::UdpSocket::open(AF_INET), metrics::Direction::upstream, [] {});
+    relay::Endpoint b(without, net::UdpSocket::open(AF_INET), metrics::Direction::upstream, [] {});
+    if (!net::gso_supported(b.socket())) GTEST_SKIP() << "this kernel has no UDP_SEGMENT";
+    EXPECT_TRUE(a.socket().gso());
+    EXPECT_FALSE(b.socket().gso());
 }

@@ -5,34 +5,19 @@
 
 #include <vector>
 
+#include "loopback_pair.hpp"
+
 using namespace porthop::net;
 
-namespace {
-
-std::vector<std::byte> payload(size_t n, int seed) {
-    std::vector<std::byte> p(n);
-    for (size_t i = 0; i < n; ++i) p[i] = std::byte(static_cast<unsigned char>(seed + i));
-    return p;
-}
-
-// A bound receiving socket and a sender connected to it on loopback.
-struct LoopbackPair {
-    UdpSocket rx = UdpSocket::open(AF_INET);
-    UdpSocket tx = UdpSocket::open(AF_INET);
-    LoopbackPair() {
-        rx.bind(*Address::parse_ip("127.0.0.1", 0));
-        tx.connect(rx.local_address());
-    }
-};
-
-}  // namespace
+using porthop::net::testing::LoopbackPair;
+using porthop::net::testing::payload;
 
 TEST(SendQueue, RefusesADatagramWhenItsCapacityIsFull) {
     QueueBudget budget(1 << 20);
     SendQueue q(4096, budget);
     auto p = payload(1000, 1);
     size_t accepted = 0;
-    while (q.push({p.data(), 1000, nullptr, 0, nullptr})) ++accepted;
+    while (q.push({p.data(), 1000, nullptr, 0, nullptr, 0})) ++accepted;
     EXPECT_GE(accepted, 3u);
     EXPECT_LE(accepted * 1000, 4096u);
     EXPECT_EQ(q.packets(), accepted);
@@ -44,8 +29,8 @@ TEST(SendQueue, RefusesWhenTheSharedBudgetIsSpent) {
     SendQueue a(8192, budget);
     SendQueue b(8192, budget);
     auto p = payload(100, 2);
-    EXPECT_TRUE(a.push({p.data(), 100, nullptr, 0, nullptr}));
-    EXPECT_FALSE(b.push({p.data(), 100, nullptr, 0, nullptr}));  // a's ring holds the whole budget
+    EXPECT_TRUE(a.push({p.data(), 100, nullptr, 0, nullptr, 0}));
+    EXPECT_FALSE(b.push({p.data(), 100, nullptr, 0, nullptr, 0}));  // a's ring holds the whole budget
     EXPECT_EQ(budget.used(), 8192u);
 }
 
@@ -54,7 +39,7 @@ TEST(SendQueue, ReleasesItsBudgetOnceDrained) {
     QueueBudget budget(1 << 20);
     SendQueue q(64 * 1024, budget);
     auto p = payload(500, 3);
-    ASSERT_TRUE(q.push({p.data(), 500, nullptr, 0, nullptr}));
+    ASSERT_TRUE(q.push({p.data(), 500, nullptr, 0, nullptr, 0}));
     EXPECT_EQ(budget.used(), 64u * 1024);
     SendResult r = q.flush(pair.tx);
     EXPECT_EQ(r.sent, 1u);
@@ -71,7 +56,7 @@ TEST(SendQueue, FlushSendsInOrderAcrossTheRingsWrapPoint) {
     int seq = 0;
     auto push_one = [&](size_t n) {
         auto p = payload(n, seq++);
-        if (!q.push({p.data(), static_cast<uint32_t>(n), nullptr, 0, nullptr})) return false;
+        if (!q.push({p.data(), static_cast<uint32_t>(n), nullptr, 0, nullptr, 0})) return false;
         sent.push_back(std::move(p));
         return true;
     };

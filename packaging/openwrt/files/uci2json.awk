@@ -5,7 +5,7 @@
 #
 # Option names map '_' to '-' (hop_interval -> "hop-interval"). Counts
 # (max_sessions, new_session_rate, mtu, hop_bytes, sndbuf, rcvbuf) become JSON numbers when they are
-# digits, flags (hop_on_slowdown) JSON booleans from UCI's 1/0, yes/no,
+# digits, flags (hop_on_slowdown, no_offload) JSON booleans from UCI's 1/0, yes/no,
 # on/off, true/false, enabled/disabled; anything else stays a string, so
 # porthop itself rejects a bad value with a message naming the option.
 # 'enabled' is the init script's and is left out; a 'list' is joined with
@@ -15,7 +15,7 @@
 BEGIN {
     if (section == "") { print "uci2json: give -v section=NAME" > "/dev/stderr"; failed = 1; exit 1 }
     counts["max_sessions"] = 1; counts["new_session_rate"] = 1; counts["mtu"] = 1; counts["hop_bytes"] = 1; counts["sndbuf"] = 1; counts["rcvbuf"] = 1
-    flags["hop_on_slowdown"] = 1
+    flags["hop_on_slowdown"] = 1; flags["no_offload"] = 1
     n = 0; found = 0; current = ""
 }
 
