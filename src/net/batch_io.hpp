@@ -97,6 +97,13 @@ public:
         uint32_t segment = segment_size(i);
         return segment == 0 ? 1 : (payload(i).size() + segment - 1) / segment;
     }
+    // The last of the datagrams entry i holds (entry i itself unless GRO
+    // coalesced several): one whole datagram, to keep or send alone.
+    std::span<const std::byte> last_datagram(size_t i) const {
+        std::span<const std::byte> p = payload(i);
+        uint32_t segment = segment_size(i);
+        return segment == 0 || p.size() <= segment ? p : p.subspan((datagrams(i) - 1) * segment);
+    }
     // Datagram i, to be sent on as it came (coalesced or not).
     OutDatagram out(size_t i, const Address* to, const Address* from = nullptr) const {
         OutDatagram d = OutDatagram::make(payload(i), to, from);

@@ -81,7 +81,7 @@ void ClientRelay::on_downstream_readable() {
             uint64_t bytes = 0;
             for (size_t i : indices) bytes += batch_.payload(i).size();
             s.adaptive.sent(now, bytes);
-            if (keep_nudge) s.nudge.offer(now, batch_.payload(indices.back()));
+            if (keep_nudge) s.nudge.offer(now, batch_.last_datagram(indices.back()));
             if (auto reason = s.hop.before_send(now, bytes)) {
                 metrics_.add(metrics::Family::hops, *reason);
                 s.target.set_port(s.hop.port());

@@ -164,6 +164,30 @@ TEST(SendBatchGso, AReceiverWithGroGetsTheRunInOneBufferWithItsSegmentSize) {
     EXPECT_EQ(batch.datagrams(0), 8u);
 }
 
+TEST(RecvBatchGro, TheLastDatagramOfACoalescedReceiveIsItsFinalSegmentAlone) {
+    REQUIRE_GRO();
+    LoopbackPair pair;
+    pair.tx.set_gso(true);
+    ASSERT_TRUE(enable_gro(pair.rx));
+    Datagrams d(4, 120, 70);
+    ASSERT_EQ(send_batch(pair.tx, d.out).sent, 4u);
+    RecvBatch batch;
+    ASSERT_EQ(batch.receive(pair.rx).count, 1u);
+    ASSERT_EQ(batch.datagrams(0), 4u);
+    auto last = batch.last_datagram(0);
+    EXPECT_EQ(std::vector<std::byte>(last.begin(), last.end()), d.payloads.back());
+}
+
+TEST(RecvBatchGro, TheLastDatagramOfAPlainReceiveIsTheWholeDatagram) {
+    LoopbackPair pair;
+    Datagrams d(1, 90);
+    ASSERT_EQ(send_batch(pair.tx, d.out).sent, 1u);
+    RecvBatch batch;
+    ASSERT_EQ(batch.receive(pair.rx).count, 1u);
+    auto last = batch.last_datagram(0);
+    EXPECT_EQ(std::vector<std::byte>(last.begin(), last.end()), d.payloads.front());
+}
+
 TEST(SendBatchGso, ACoalescedDatagramLeavesAsItCame) {
     // Received coalesced on one socket, sent on through another with GSO:
     // the next receiver without GRO sees the original datagrams.
