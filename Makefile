@@ -65,7 +65,7 @@ cross:
 
 # make bench (root; not part of make test): builds the bench programs in
 # build-bench/ and runs bench/run (docs/bench.md). BENCH_ARGS passes options,
-# e.g. make bench BENCH_ARGS="--repeat 3 --scale-duration 60".
+# e.g. make bench BENCH_ARGS="--repeat 3 --scale-duration 120".
 BENCH_ARGS ?=
 .PHONY: bench
 # Only the porthop binary is built (not the unit tests): a clean clone on 2
