@@ -139,16 +139,10 @@ healthy 127.0.0.1:9101 || fail "client relay not healthy on :9101"
 healthy 127.0.0.1:9102 || fail "server relay not healthy on :9102"
 ok "relay pair up from the example configs (client :9101, server :9102 healthy)"
 
-# One session (a fixed source port) over 4 s: it hops about every second.
-for i in 1 2 3 4 5 6 7 8; do
-    reply=$(echo "porthop-deb-$i" | ip netns exec "$NS" socat -T 2 - UDP4:127.0.0.1:14433,sourceport=15555,reuseaddr) || true
-    [[ "$reply" == "porthop-deb-$i" ]] || fail "echo $i through the relay pair: got '$reply'"
-    sleep 0.5
-done
-hops=$(ip netns exec "$NS" curl -fsS -m 2 http://127.0.0.1:9101/metrics |
-    awk '/^porthop_hops_total/ { n += $2 } END { print n + 0 }')
-((hops >= 1)) || fail "no hop counted in 4 s with hop-interval 1s"
-ok "8 echoes through the installed relay pair, $hops hops on the way"
+# shellcheck source=tests/integration/echo_hop_lib.sh
+. "$(dirname "$0")/echo_hop_lib.sh"
+echo_until_hop "$NS" 14433 15555 127.0.0.1:9101 porthop-deb 10
+ok "$ECHOES echoes through the installed relay pair, $HOPS hops on the way"
 
 kill -TERM "$client_pid" "$server_pid"
 wait "$client_pid" || fail "client relay: exit status $? on SIGTERM"
