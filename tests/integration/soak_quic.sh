@@ -60,8 +60,12 @@ while (( $(date +%s) < t_end )); do
         next_report=$(( next_report + 60 ))
     fi
 done
-# Let the idle sweep close the last sessions (idle-timeout 5 s).
-sleep 7
+# The idle sweep closes the last sessions (idle-timeout 5 s): poll for it.
+deadline=$((SECONDS + 15))
+until (( $(cmetric porthop_sessions) == 0 && $(smetric porthop_sessions) == 0 )); do
+    ((SECONDS < deadline)) || fail "sessions still open 15 s after the last download: client $(cmetric porthop_sessions), server $(smetric porthop_sessions)"
+    sleep 0.2   # poll interval
+done
 row end
 c_rss1=$(proc_rss_kb "$CLIENT_PID"); c_fd1=$(proc_fds "$CLIENT_PID")
 s_rss1=$(proc_rss_kb "$SERVER_PID"); s_fd1=$(proc_fds "$SERVER_PID")

@@ -24,7 +24,7 @@ table inet porthop_fault {
 }
 NFT
 log "upstream port 4433 rejects (ICMP port unreachable) at $(download_bytes) bytes"
-sleep 2
+sleep 2   # a deliberate duration: how long the upstream port rejects
 rejected=$(ip netns exec "$NS_VPS" nft list chain inet porthop_fault input | grep -oE 'packets [0-9]+' | awk '{print $2}')
 ip netns exec "$NS_VPS" nft delete table inet porthop_fault
 log "rule removed after 2 s; it rejected ${rejected:-0} datagrams"
