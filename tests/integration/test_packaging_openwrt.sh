@@ -47,8 +47,10 @@ trap cleanup EXIT
 # --- shellcheck ------------------------------------------------------------------
 shellcheck "$OWRT/files/porthop.init" || fail "shellcheck: packaging/openwrt/files/porthop.init"
 shellcheck -s sh "$SRC"/packaging/deb/{postinst,prerm,postrm} || fail "shellcheck: deb maintainer scripts"
-shellcheck "$SRC"/packaging/deb/build-deb.sh "$SRC"/packaging/cross/build-cross.sh \
-    "$SRC"/tests/integration/test_packaging_*.sh "$SRC"/tests/integration/test_cross_*.sh || fail "shellcheck: packaging scripts"
+# -x from the source tree: the tests' `# shellcheck source=` paths are
+# relative to it.
+(cd "$SRC" && shellcheck -x packaging/deb/build-deb.sh packaging/cross/build-cross.sh \
+    tests/integration/test_packaging_*.sh tests/integration/test_cross_*.sh) || fail "shellcheck: packaging scripts"
 ok "shellcheck: init script, maintainer scripts, build and test scripts"
 
 # --- uci2json.awk -------------------------------------------------------------------
