@@ -4,7 +4,7 @@
 # tests/quiche/peer.mjs.
 #
 #   quiche_setup WORK      node_modules from tests/quiche/package-lock.json,
-#                          installed once per machine (npm ci) into
+#                          installed once per machine into
 #                          PORTHOP_QUICHE_CACHE (default
 #                          /var/cache/porthop-test/quiche-<lock hash>), and
 #                          WORK/quiche/peer.mjs next to a link to them;
@@ -25,8 +25,10 @@
 quiche_setup() {
     local work=$1 src lock_hash cache
     src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../quiche" && pwd)"
-    command -v node >/dev/null && command -v npm >/dev/null ||
-        { echo "node and npm are missing (Node 20: make deps)" >&2; return 1; }
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        echo "node and npm are missing (Node 20: make deps)" >&2
+        return 1
+    fi
     local major
     major=$(node -p 'process.versions.node.split(".")[0]')
     ((major >= 20)) || { echo "node $(node --version) is too old: @matrixai/quic needs Node 20" >&2; return 1; }
@@ -39,7 +41,10 @@ quiche_setup() {
             rm -rf "$cache"
             mkdir -p "$cache"
             cp "$src/package.json" "$src/package-lock.json" "$cache/"
-            (cd "$cache" && npm ci --no-audit --no-fund --loglevel=error) >"$cache.npm.log" 2>&1 ||
+            # npm install with the lock, not npm ci: ci rejects this lock,
+            # whose other-platform optional packages (darwin, win32 builds of
+            # the native module) npm leaves out of it.
+            (cd "$cache" && npm install --no-audit --no-fund --no-save --loglevel=error) >"$cache.npm.log" 2>&1 ||
                 { echo "npm ci for the quiche peer failed, see $cache.npm.log:" >&2; tail -n 20 "$cache.npm.log" >&2; exit 1; }
             touch "$cache/.porthop-complete"
         fi

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tests that boot a real systemd (test_packaging_systemd.sh).
 #
 # ensure_systemd_root DIR PACKAGE...
@@ -41,6 +42,7 @@ ensure_systemd_root() {
         fi
         local missing=() p
         for p in "${packages[@]}"; do
+            # shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
             chroot "$dir" dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
         done
         if ((${#missing[@]})); then

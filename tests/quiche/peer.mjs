@@ -70,6 +70,12 @@ function digestOf(seed, length) {
 
 const quietLogger = () => new Logger('quiche-peer', LogLevel.ERROR);
 
+function describe(e) {
+  if (e == null) return 'closed';
+  const what = e.message || e.name || String(e);
+  return e.cause ? `${what} (${describe(e.cause)})` : what;
+}
+
 // ---- server ---------------------------------------------------------------
 
 async function readExactly(reader, n, pending) {
@@ -103,7 +109,7 @@ async function serveStream(stream) {
     }
     await writer.close();
   } catch (e) {
-    process.stderr.write(`stream: ${e.message ?? e}\n`);
+    process.stderr.write(`stream: ${describe(e)}\n`);
     try { await writer.abort(e); } catch { /* already closed */ }
   }
 }
@@ -144,7 +150,7 @@ async function runServer(opts) {
     process.stdout.write(`connection ${connections} from ${conn.remoteHost}:${conn.remotePort}\n`);
     conn.addEventListener(events.EventQUICConnectionStream.name, (e) => { serveStream(e.detail); });
     conn.addEventListener(events.EventQUICConnectionError.name, (e) => {
-      process.stdout.write(`connection ${connections} error: ${e.detail?.message ?? e.detail}\n`);
+      process.stdout.write(`connection ${connections} error: ${describe(e.detail)}\n`);
     });
   });
   await server.start({ host, port });
@@ -209,18 +215,24 @@ async function runClient(opts) {
   if (opts.echo) requests.push(['E', Number(opts.echo)]);
   if (requests.length === 0) usage('client needs --download and/or --echo');
 
-  const client = await QUICClient.createQUICClient({
-    host, port, localHost: host.includes(':') ? '::' : '0.0.0.0',
-    crypto: { ops: { randomBytes: async (data) => { randomBytes(data.byteLength).copy(Buffer.from(data)); } } },
-    config: {
-      // The lab's certificate is self-signed.
-      verifyPeer: false,
-      // 0 (the default) would retry a dead server forever.
-      maxIdleTimeout: Number(opts['idle-timeout'] ?? 10000),
-      maxSendUdpPayloadSize: UDP_PAYLOAD,
-    },
-    logger: quietLogger(),
-  }, { timer: 10000 });
+  let client;
+  try {
+    client = await QUICClient.createQUICClient({
+      host, port, localHost: host.includes(':') ? '::' : '0.0.0.0',
+      crypto: { ops: { randomBytes: async (data) => { randomBytes(data.byteLength).copy(Buffer.from(data)); } } },
+      config: {
+        // The lab's certificate is self-signed.
+        verifyPeer: false,
+        // 0 (the default) would retry a dead server forever.
+        maxIdleTimeout: Number(opts['idle-timeout'] ?? 10000),
+        maxSendUdpPayloadSize: UDP_PAYLOAD,
+      },
+      logger: quietLogger(),
+    }, { timer: 10000 });
+  } catch (e) {
+    process.stderr.write(`client: cannot connect to ${opts.connect}: ${describe(e)}\n`);
+    process.exit(1);
+  }
   let lost = null;
   client.addEventListener(events.EventQUICClientError.name, (e) => { lost = e.detail; });
   let status = 0;
@@ -235,7 +247,7 @@ async function runClient(opts) {
     }
     if (lost) throw lost;
   } catch (e) {
-    process.stderr.write(`client: ${e.message ?? e}\n`);
+    process.stderr.write(`client: ${describe(e)}\n`);
     status = 1;
   }
   await client.destroy({ force: true }).catch(() => {});
