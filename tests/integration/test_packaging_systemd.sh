@@ -14,7 +14,8 @@
 #   - a stopped (SIGSTOP) relay is killed by the watchdog and restarted, and
 #     relays again;
 #   - systemctl stop: both exit 0; no sandbox error (EPERM, seccomp,
-#     permission denied) in the units' journal.
+#     permission denied) in the units' journal;
+#   - dpkg -P removes the state directory.
 # The root is built once per machine (debootstrap, about 2 minutes, 300 MB)
 # in PORTHOP_SYSTEMD_ROOT (default /var/cache/porthop-test/bookworm-systemd)
 # and booted with --volatile=overlay: every run starts from the same clean
@@ -163,7 +164,7 @@ ok "$ECHOES echoes through the client and server units, $HOPS hops on the way"
 # --- the state file across a restart of the server unit -----------------------------------
 state_saved() { cin cat /var/lib/porthop/lab-server.state | grep -q '127.0.0.1'; }
 wait_for 10 state_saved || fail "the server unit wrote no session to /var/lib/porthop/lab-server.state"
-ok "state file /var/lib/porthop/lab-server.state holds the session ($(cin stat -c '%U %a' /var/lib/private/porthop/lab-server.state))"
+ok "state file /var/lib/porthop/lab-server.state holds the session (uid $(cin stat -c '%u, mode %a' /var/lib/private/porthop/lab-server.state))"
 srv_pid=$(prop "$SRV" MainPID)
 timeout 30 nsenter -t "$CPID" -a systemctl restart "$SRV" || fail "systemctl restart $SRV failed"
 [[ $(prop "$SRV" MainPID) != "$srv_pid" ]] || fail "systemctl restart $SRV: same main PID"
@@ -207,5 +208,10 @@ errors=$(cin journalctl --no-pager -o cat -u "$SRV" -u "$CLI" |
     grep -Ei 'operation not permitted|permission denied|seccomp|bad system call|cannot write|failed to locate' || true)
 [[ -z "$errors" ]] || fail "sandbox errors in the units' journal:"$'\n'"$errors"
 ok "no sandbox or permission error in the units' journal"
+
+cin dpkg -P porthop >"$WORK/purge.log" 2>&1 || fail "dpkg -P porthop in the container: $(tail -n 5 "$WORK/purge.log")"
+cin test ! -e /var/lib/private/porthop -a ! -L /var/lib/porthop ||
+    fail "dpkg -P left the state directory: $(cin ls -la /var/lib/porthop/ /var/lib/private/porthop/ 2>&1)"
+ok "dpkg -P: the state directory is gone"
 
 log "PASS in $(( $(date +%s) - start )) s"
