@@ -4,11 +4,12 @@
 # ensure_systemd_root DIR PACKAGE...
 #   Makes DIR a Debian 12 (bookworm) minbase root that boots under
 #   systemd-nspawn and holds PACKAGE... (the .deb's Depends). Built once per
-#   machine with debootstrap (about 2 minutes and 300 MB) and reused: a root is
+#   machine with debootstrap (about 2-3 minutes, 250 MB) and reused: a root is
 #   complete only when DIR/.porthop-root-complete exists, which is written last,
-#   so an interrupted build is thrown away and started again. Packages missing
-#   from an existing root (the .deb gained a dependency) are added with apt-get
-#   in a chroot. Concurrent callers serialise on DIR.lock.
+#   so an interrupted build is thrown away and started again. PACKAGE... are
+#   installed with apt-get in a chroot when the root does not satisfy them yet
+#   (first run, or the .deb gained a dependency). Concurrent callers serialise
+#   on DIR.lock.
 #   The mirror is the host's first deb.debian.org-style "debian" source
 #   (PORTHOP_DEBIAN_MIRROR overrides it).
 
@@ -22,17 +23,15 @@ debian_mirror() {
 
 ensure_systemd_root() {
     local dir=$1; shift
-    local packages=(systemd systemd-sysv dbus "$@")
+    local base=(systemd systemd-sysv dbus)
     mkdir -p "$(dirname "$dir")"
     (
         flock 9
         if [[ ! -f "$dir/.porthop-root-complete" ]]; then
             rm -rf "$dir" "$dir.partial"
-            local include
-            include=$(IFS=,; echo "${packages[*]}")
             echo "systemd root: debootstrap bookworm into $dir (once per machine, about 2 minutes)" >&2
-            debootstrap --variant=minbase --include="$include" bookworm "$dir.partial" "$(debian_mirror)" \
-                >"$dir.debootstrap.log" 2>&1 ||
+            debootstrap --variant=minbase --include="$(IFS=,; echo "${base[*]}")" bookworm "$dir.partial" \
+                "$(debian_mirror)" >"$dir.debootstrap.log" 2>&1 ||
                 { echo "debootstrap failed, see $dir.debootstrap.log:" >&2; tail -n 20 "$dir.debootstrap.log" >&2; exit 1; }
             # No getty on a console nobody reads; the container must not wait for one.
             rm -f "$dir.partial/etc/systemd/system/getty.target.wants/"*
@@ -40,19 +39,20 @@ ensure_systemd_root() {
             touch "$dir.partial/.porthop-root-complete"
             mv "$dir.partial" "$dir"
         fi
-        local missing=() p
-        for p in "${packages[@]}"; do
-            # shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
-            chroot "$dir" dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
-        done
-        if ((${#missing[@]})); then
-            echo "systemd root: adding ${missing[*]} to $dir" >&2
-            cp /etc/resolv.conf "$dir/etc/resolv.conf"
-            chroot "$dir" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' \
-                sh "${missing[@]}" >"$dir.apt.log" 2>&1 ||
-                { echo "apt-get in $dir failed, see $dir.apt.log:" >&2; tail -n 20 "$dir.apt.log" >&2; exit 1; }
-            chroot "$dir" apt-get clean
+        # The packages through apt, not debootstrap: a Depends may name a
+        # virtual package (libspdlog1.10-fmt9 is provided by libspdlog1.10),
+        # which only apt resolves. Simulated first, offline: a warm root
+        # that already satisfies them costs no download.
+        local plan
+        if plan=$(chroot "$dir" apt-get install -s --no-install-recommends "$@" 2>&1) && ! grep -q '^Inst ' <<<"$plan"; then
+            exit 0
         fi
+        echo "systemd root: adding $* to $dir" >&2
+        cp /etc/resolv.conf "$dir/etc/resolv.conf"
+        chroot "$dir" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' \
+            sh "$@" >"$dir.apt.log" 2>&1 ||
+            { echo "apt-get in $dir failed, see $dir.apt.log:" >&2; tail -n 20 "$dir.apt.log" >&2; exit 1; }
+        chroot "$dir" apt-get clean
     ) 9>"$dir.lock"
 }
 

@@ -87,10 +87,11 @@ transfer() {
     "$LAB" --id "$LAB_ID" reset-counters
     quiche_client "$NS_LAN" "$host:4433" "$DOWNLOAD" "$echo_bytes" "$cap" "$WORK/client-$label.out"
     CONNECTIONS=$(quiche_connections "$WORK/quiche-server-$label.log")
+    PEER=$(awk '/^connection 1 from/ {print $4; exit}' "$WORK/quiche-server-$label.log")
     FLOWS=$(lab_counter flows)
     THROTTLED=$(lab_counter throttled)
     quiche_server_stop
-    log "$label: $QUICHE_BYTES B in ${QUICHE_SECONDS}s = $QUICHE_MBPS Mbit/s, complete=$QUICHE_COMPLETE sha256_ok=$QUICHE_SHA_OK echo_ok=$QUICHE_ECHO_OK status=$QUICHE_STATUS connections=$CONNECTIONS isp_flows=$FLOWS throttled=$THROTTLED"
+    log "$label: $QUICHE_BYTES B in ${QUICHE_SECONDS}s = $QUICHE_MBPS Mbit/s, complete=$QUICHE_COMPLETE sha256_ok=$QUICHE_SHA_OK echo_ok=$QUICHE_ECHO_OK status=$QUICHE_STATUS connections=$CONNECTIONS (from $PEER) isp_flows=$FLOWS throttled=$THROTTLED"
 }
 
 # assert_relayed LABEL: the checks of a transfer through porthop.

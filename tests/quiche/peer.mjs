@@ -147,10 +147,11 @@ async function runServer(opts) {
   server.addEventListener(events.EventQUICServerConnection.name, (evt) => {
     const conn = evt.detail;
     connections += 1;
-    process.stdout.write(`connection ${connections} from ${conn.remoteHost}:${conn.remotePort}\n`);
+    const index = connections;
+    process.stdout.write(`connection ${index} from ${conn.remoteHost}:${conn.remotePort}\n`);
     conn.addEventListener(events.EventQUICConnectionStream.name, (e) => { serveStream(e.detail); });
     conn.addEventListener(events.EventQUICConnectionError.name, (e) => {
-      process.stdout.write(`connection ${connections} error: ${describe(e.detail)}\n`);
+      process.stdout.write(`connection ${index} closed: ${describe(e.detail)}\n`);
     });
   });
   await server.start({ host, port });
@@ -211,8 +212,8 @@ async function runClient(opts) {
   if (seed.length !== 16) usage('--seed: want 32 hex digits');
   const deadlineAt = Date.now() + Number(opts.deadline ?? 60) * 1000;
   const requests = [];
-  if (opts.download) requests.push(['D', Number(opts.download)]);
-  if (opts.echo) requests.push(['E', Number(opts.echo)]);
+  if (Number(opts.download) > 0) requests.push(['D', Number(opts.download)]);
+  if (Number(opts.echo) > 0) requests.push(['E', Number(opts.echo)]);
   if (requests.length === 0) usage('client needs --download and/or --echo');
 
   let client;
