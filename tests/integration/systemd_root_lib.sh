@@ -8,8 +8,9 @@
 #   complete only when DIR/.porthop-root-complete exists, which is written last,
 #   so an interrupted build is thrown away and started again. PACKAGE... are
 #   installed with apt-get in a chroot when the root does not satisfy them yet
-#   (first run, or the .deb gained a dependency). Concurrent callers serialise
-#   on DIR.lock.
+#   (first run, or the .deb gained a dependency). DIR.lock: the caller holds
+#   it shared until it exits (its containers boot DIR as a read-only lower
+#   layer); building or changing DIR takes it exclusively.
 #   The mirror is the host's first deb.debian.org-style "debian" source
 #   (PORTHOP_DEBIAN_MIRROR overrides it).
 
@@ -21,39 +22,48 @@ debian_mirror() {
     echo "${uri:-http://deb.debian.org/debian}"
 }
 
+# root_ready DIR PACKAGE...: complete, and apt (offline, simulated) has
+# nothing to install. apt, not dpkg-query: a Depends may name a virtual
+# package (libspdlog1.10-fmt9 is provided by libspdlog1.10).
+root_ready() {
+    local dir=$1 plan; shift
+    [[ -f "$dir/.porthop-root-complete" ]] &&
+        plan=$(chroot "$dir" apt-get install -s --no-install-recommends "$@" 2>&1) &&
+        ! grep -q '^Inst ' <<<"$plan"
+}
+
 ensure_systemd_root() {
     local dir=$1; shift
     local base=(systemd systemd-sysv dbus)
     mkdir -p "$(dirname "$dir")"
-    (
-        flock 9
-        if [[ ! -f "$dir/.porthop-root-complete" ]]; then
-            rm -rf "$dir" "$dir.partial"
-            echo "systemd root: debootstrap bookworm into $dir (once per machine, about 2 minutes)" >&2
-            debootstrap --variant=minbase --include="$(IFS=,; echo "${base[*]}")" bookworm "$dir.partial" \
-                "$(debian_mirror)" >"$dir.debootstrap.log" 2>&1 ||
-                { echo "debootstrap failed, see $dir.debootstrap.log:" >&2; tail -n 20 "$dir.debootstrap.log" >&2; exit 1; }
-            # No getty on a console nobody reads; the container must not wait for one.
-            rm -f "$dir.partial/etc/systemd/system/getty.target.wants/"*
-            echo porthop-systemd-test >"$dir.partial/etc/hostname"
-            touch "$dir.partial/.porthop-root-complete"
-            mv "$dir.partial" "$dir"
-        fi
-        # The packages through apt, not debootstrap: a Depends may name a
-        # virtual package (libspdlog1.10-fmt9 is provided by libspdlog1.10),
-        # which only apt resolves. Simulated first, offline: a warm root
-        # that already satisfies them costs no download.
-        local plan
-        if plan=$(chroot "$dir" apt-get install -s --no-install-recommends "$@" 2>&1) && ! grep -q '^Inst ' <<<"$plan"; then
-            exit 0
-        fi
+    # Held shared until the caller exits: booted containers use DIR as their
+    # overlay's lower layer, which must not change under them; building or
+    # adding packages takes it exclusively.
+    exec {SYSTEMD_ROOT_LOCK}>"$dir.lock"
+    flock -s "$SYSTEMD_ROOT_LOCK"
+    root_ready "$dir" "$@" && return 0
+    flock -x "$SYSTEMD_ROOT_LOCK"
+    if [[ ! -f "$dir/.porthop-root-complete" ]]; then
+        rm -rf "$dir" "$dir.partial"
+        echo "systemd root: debootstrap bookworm into $dir (once per machine, about 2 minutes)" >&2
+        debootstrap --variant=minbase --include="$(IFS=,; echo "${base[*]}")" bookworm "$dir.partial" \
+            "$(debian_mirror)" >"$dir.debootstrap.log" 2>&1 ||
+            { echo "debootstrap failed, see $dir.debootstrap.log:" >&2; tail -n 20 "$dir.debootstrap.log" >&2; return 1; }
+        # No getty on a console nobody reads; the container must not wait for one.
+        rm -f "$dir.partial/etc/systemd/system/getty.target.wants/"*
+        echo porthop-systemd-test >"$dir.partial/etc/hostname"
+        touch "$dir.partial/.porthop-root-complete"
+        mv "$dir.partial" "$dir"
+    fi
+    if ! root_ready "$dir" "$@"; then
         echo "systemd root: adding $* to $dir" >&2
         cp /etc/resolv.conf "$dir/etc/resolv.conf"
         chroot "$dir" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' \
             sh "$@" >"$dir.apt.log" 2>&1 ||
-            { echo "apt-get in $dir failed, see $dir.apt.log:" >&2; tail -n 20 "$dir.apt.log" >&2; exit 1; }
+            { echo "apt-get in $dir failed, see $dir.apt.log:" >&2; tail -n 20 "$dir.apt.log" >&2; return 1; }
         chroot "$dir" apt-get clean
-    ) 9>"$dir.lock"
+    fi
+    flock -s "$SYSTEMD_ROOT_LOCK"
 }
 
 # deb_depends FILE.deb: the package names of its Depends, first alternative,
