@@ -12,6 +12,13 @@ packages=(
   # integration tests and the lab
   nftables iproute2 ngtcp2-server ngtcp2-client prometheus socat conntrack
   iputils-ping tcpdump openssl procps
+  # the real-systemd test (test_packaging_systemd): a Debian 12 root booted
+  # with systemd-nspawn
+  debootstrap systemd-container
+  # the quiche peer (tests/quiche: npm @matrixai/quic, Node 20). NodeSource's
+  # nodejs package carries npm; the quiche tests install the peer's
+  # node_modules themselves (npm ci, once per machine).
+  nodejs
   # packaging (make deb, test_packaging_*; busybox for OpenWrt's awk)
   dpkg-dev lintian man-db jq curl shellcheck util-linux busybox
   # fuzzing (make fuzz, test_fuzz_smoke): clang with libFuzzer and sanitizers
