@@ -9,6 +9,7 @@
 #include <prometheus/metric_family.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "metrics/registry.hpp"
