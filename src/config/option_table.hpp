@@ -1,0 +1,73 @@
+#pragma once
+// The one table of porthop's options (docs/design.md, "Command line"): one
+// row per (option, roles). A row gives the long name (also the option's key
+// in the JSON config file), its roles, what kind of value it takes, its
+// --help text, and what a SIGHUP may do with it. The command line, the
+// config file reader, --help and the reload all read this table; adding an
+// option is its Options field, its row here and its check in validate.cpp.
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/options.hpp"
+
+namespace porthop::config {
+
+enum RoleMask : unsigned { kClient = 1u << 0, kServer = 1u << 1, kRelays = kClient | kServer, kProbe = 1u << 2 };
+
+enum class Kind {
+    text,   // JSON string
+    count,  // JSON integer (or a string of digits)
+    flag,   // JSON boolean; on the command line a flag without a value
+};
+
+// What a SIGHUP that changes the option does.
+enum class Reload {
+    none,     // not an option of a running relay (probe options, --config itself)
+    restart,  // refused: it needs a restart (sockets, keys, the mode)
+    process,  // applied by the process itself (the log level)
+    relay,    // applied by the relay to new hops and sessions (Relay::apply_runtime_options)
+};
+
+// How a relay option is read out of Options and copied between two of them
+// (both null for Reload::none).
+struct Field {
+    std::string (*text)(const Options&) = nullptr;  // the value as a reload log line shows it
+    void (*copy)(Options& to, const Options& from) = nullptr;
+};
+
+struct Spec {
+    const char* name;
+    unsigned roles;
+    Kind kind;
+    const char* value_name;  // placeholder shown in --help
+    const char* help;
+    Reload reload;
+    Field field;
+};
+
+std::span<const Spec> option_table();
+const Spec* find_spec(std::string_view name, unsigned role);
+const char* role_name(unsigned role);
+// "upstream" is a server option, "hop-interval" a client one: for messages
+// about an option given to the wrong role; nullptr when no other relay role
+// takes it.
+const char* other_role_owning(std::string_view name, unsigned role);
+unsigned role_mask(Role role);
+
+// One relay option whose value differs between two Options of the same role.
+struct OptionDifference {
+    std::string option;  // long option name, "hop-interval"
+    std::string from;
+    std::string to;
+    Reload reload;
+};
+// In table order.
+std::vector<OptionDifference> differences(const Options& running, const Options& reread);
+
+// Copies every Reload::relay option of `from` into `to`, nothing else.
+void copy_relay_runtime_options(Options& to, const Options& from);
+
+}  // namespace porthop::config
