@@ -1,4 +1,4 @@
-// The command line (docs/design.md, "Command line"): CLI11 glue. Every
+// The command line (docs/design.md, "The contract"): CLI11 glue. Every
 // subcommand's options come from the option table (option_table.hpp); what
 // the user gave becomes raw option text, the --config file fills in the rest
 // (config_file.hpp), and validate.hpp turns it into Options.

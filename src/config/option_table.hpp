@@ -1,5 +1,5 @@
 #pragma once
-// The one table of porthop's options (docs/design.md, "Command line"): one
+// The one table of porthop's options (docs/design.md, "Options and reload"): one
 // row per (option, roles). A row gives the long name (also the option's key
 // in the JSON config file), its roles, what kind of value it takes, its
 // --help text, and what a SIGHUP may do with it. The command line, the

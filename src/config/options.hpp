@@ -1,6 +1,6 @@
 #pragma once
 // The validated run-time options of one porthop process: what the command line
-// and the JSON config file (docs/design.md, "Command line") boil down to.
+// and the JSON config file (docs/design.md, "The contract") boil down to.
 
 #include <chrono>
 #include <cstdint>

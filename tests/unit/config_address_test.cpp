@@ -1,5 +1,5 @@
-// Specification of ADDR and HOST on the command line (DESIGN.md, "Command
-// line"): ADDR is an IP literal, IPv6 in brackets; HOST is an ADDR or a DNS
+// Specification of ADDR and HOST on the command line (docs/design.md, "The
+// contract"): ADDR is an IP literal, IPv6 in brackets; HOST is an ADDR or a DNS
 // name resolved at start.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Specification of the command line (DESIGN.md, "Command line"): what each
+// Specification of the command line (docs/design.md, "The contract"): what each
 // subcommand accepts, the defaults, and that every invalid input is one
 // ConfigError line naming the option.
 #include <gtest/gtest.h>

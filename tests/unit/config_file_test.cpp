@@ -1,4 +1,4 @@
-// Specification of --config FILE.json (DESIGN.md, "Command line"): every
+// Specification of --config FILE.json (docs/design.md, "The contract"): every
 // option has a JSON key of the same name, flags override the file, and every
 // problem with the file is one ConfigError line naming the file and the key.
 #include <gtest/gtest.h>
