@@ -2,9 +2,10 @@
 // The one table of porthop's options (docs/design.md, "Options and reload"): one
 // row per (option, roles). A row gives the long name (also the option's key
 // in the JSON config file), its roles, what kind of value it takes, its
-// --help text, and what a SIGHUP may do with it. The command line, the
-// config file reader, --help and the reload all read this table; adding an
-// option is its Options field, its row here and its check in validate.cpp.
+// --help text, what a SIGHUP may do with it, and how its value is checked
+// and stored. The command line, the config file reader, validation, --help
+// and the reload all read this table; adding an
+// option is its Options field and its row here (and the man page).
 
 #include <span>
 #include <string>
@@ -31,6 +32,16 @@ enum class Reload {
     relay,    // applied by the relay to new hops and sessions (Relay::apply_runtime_options)
 };
 
+class Validator;
+
+// Checks a relay option's raw value, when given, and stores it in Options
+// (nullptr for probe options: validate_probe reads those).
+using Read = void (*)(const Validator& v, std::string_view name, Options& o);
+
+// Addresses are read after every other value, so that a typo in a flag is
+// reported without waiting for a resolver.
+enum class Phase { value, address };
+
 // How a relay option is read out of Options and copied between two of them
 // (both null for Reload::none).
 struct Field {
@@ -46,6 +57,9 @@ struct Spec {
     const char* help;
     Reload reload;
     Field field;
+    Read read = nullptr;
+    Phase phase = Phase::value;
+    bool required = false;
 };
 
 std::span<const Spec> option_table();
