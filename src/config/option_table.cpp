@@ -37,7 +37,8 @@ std::string text(const net::Address& ip, const PortSet& ports) {
 // The Field of one Options member.
 template <auto Member>
 constexpr Field field() {
-    return Field{[](const Options& o) { return text(o.*Member); }, [](Options& to, const Options& from) { to.*Member = from.*Member; }};
+    return Field{[](const Options& o) { return text(o.*Member); },
+                 [](Options& to, const Options& from) { to.*Member = from.*Member; }};
 }
 // The Field of an address and its port set, one option on the command line.
 template <auto Ip, auto Ports>
@@ -70,7 +71,8 @@ template <auto Member, uint64_t Min, uint64_t Max>
 constexpr Read count() {
     return [](const Validator& v, std::string_view n, Options& o) {
         const std::string range = std::to_string(Min) + " to " + std::to_string(Max);
-        if (auto c = v.count(n, Min, Max, range)) o.*Member = static_cast<std::remove_reference_t<decltype(o.*Member)>>(*c);
+        using T = std::remove_reference_t<decltype(o.*Member)>;
+        if (auto c = v.count(n, Min, Max, range)) o.*Member = static_cast<T>(*c);
     };
 }
 // A path that must not be empty; `fix` ends the message.
@@ -83,11 +85,13 @@ void path(const Validator& v, std::string_view n, Options& o, const char* fix) {
 }
 
 constexpr Spec kSpecs[] = {
-    {"listen", kClient, Kind::text, "ADDR:PORT", "Required. Downstream socket the QUIC client sends to, e.g. 127.0.0.1:4433",
+    {"listen", kClient, Kind::text, "ADDR:PORT",
+     "Required. Downstream socket the QUIC client sends to, e.g. 127.0.0.1:4433",
      Reload::restart, field<&Options::listen>(),
      [](const Validator& v, std::string_view n, Options& o) { o.listen = *v.addr_port(n, "127.0.0.1:4433"); },
      Phase::address, true},
-    {"server", kClient, Kind::text, "HOST:PORTSET", "Required. Server relay and its port set, e.g. vps.example.com:20000-20999",
+    {"server", kClient, Kind::text, "HOST:PORTSET",
+     "Required. Server relay and its port set, e.g. vps.example.com:20000-20999",
      Reload::restart, address_and_ports<&Options::server_ip, &Options::server_ports>(),
      [](const Validator& v, std::string_view n, Options& o) {
          std::tie(o.server_ip, o.server_ports) = v.host_port_set(n, true, "vps.example.com:20000-20999");

@@ -17,7 +17,9 @@ std::optional<uint16_t> parse_port(std::string_view text) {
 
 PortSetParse parse_port_set(std::string_view text) {
     using Reason = PortSetError::Reason;
-    auto fail = [](Reason reason, std::string_view item) { return PortSetParse{std::nullopt, PortSetError{reason, item}}; };
+    auto fail = [](Reason reason, std::string_view item) {
+        return PortSetParse{std::nullopt, PortSetError{reason, item}};
+    };
     if (text.empty()) return fail(Reason::empty, text);
     // Checked first, so "x,,1" is reported for its commas rather than for "x".
     if (text.front() == ',' || text.back() == ',' || text.find(",,") != std::string_view::npos) {
