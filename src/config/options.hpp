@@ -1,6 +1,6 @@
 #pragma once
 // The validated run-time options of one porthop process: what the command line
-// and the JSON config file (DESIGN.md, "Command line") boil down to.
+// and the JSON config file (docs/design.md, "The contract") boil down to.
 
 #include <chrono>
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "net/address.hpp"
+#include "net/ports.hpp"
 
 namespace porthop::config {
 
@@ -22,12 +23,7 @@ const char* to_string(Mode mode);
 
 // A sorted set of distinct UDP ports, as given by "20000-20999" or
 // "20000-20099,20500".
-struct PortSet {
-    std::vector<uint16_t> ports;  // sorted ascending, no duplicates, never empty once parsed
-    bool contains(uint16_t port) const;
-    size_t size() const { return ports.size(); }
-    std::string to_string() const;  // canonical form, ranges folded: "20000-20099,20500"
-};
+using PortSet = net::PortSet;
 
 struct Options {
     Role role = Role::client;
@@ -53,7 +49,7 @@ struct Options {
     Mode mode = Mode::plain;
     std::string psk_file;
     std::string log_level = "info";  // trace|debug|info|warn|error|critical|off
-    std::string config_file;         // --config, for SIGHUP re-reads later
+    std::string config_file;         // --config, re-read on SIGHUP
 
     // client hop schedule
     Duration hop_interval{10'000};

@@ -1,5 +1,5 @@
 #pragma once
-// The one declaration of every porthop metric (DESIGN.md, "Metrics"): name,
+// The one declaration of every porthop metric (docs/design.md, "Metrics"): name,
 // help, type and label. The registry's storage and the text exposition are
 // both derived from kFamilies; adding a metric means adding a row here.
 

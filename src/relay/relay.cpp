@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "config/option_table.hpp"
+
 #include "relay/client_relay.hpp"
 #include "relay/server_relay.hpp"
 #include "relay/session_client_relay.hpp"
@@ -70,15 +72,9 @@ std::vector<std::unique_ptr<Endpoint>> Relay::open_port_set_listeners(
 }
 
 bool Relay::apply_runtime_options(const config::Options& o) {
-    options_.hop_interval = o.hop_interval;
-    options_.hop_jitter = o.hop_jitter;
-    options_.hop_bytes = o.hop_bytes;
-    options_.hop_on_stall = o.hop_on_stall;
-    options_.hop_on_slowdown = o.hop_on_slowdown;
-    options_.hop_grace = o.hop_grace;
-    options_.idle_timeout = o.idle_timeout;
-    options_.max_sessions = o.max_sessions;
-    options_.new_session_rate = o.new_session_rate;
+    // Options of another role or mode describe another relay: none applies.
+    if (o.role != options_.role || o.mode != options_.mode) return false;
+    config::copy_relay_runtime_options(options_, o);
     sweep_timer_.add(sweep_period(options_.idle_timeout));
     arm_adapt_timer();
     on_runtime_options(Clock::now());

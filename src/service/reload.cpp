@@ -4,78 +4,19 @@
 
 #include <variant>
 
+#include "config/option_table.hpp"
 #include "config/parse.hpp"
 
 namespace porthop::service {
 
-namespace {
-
-std::string text(config::Duration d) {
-    auto ms = d.count();
-    if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-    if (ms % 1'000 == 0) return std::to_string(ms / 1'000) + "s";
-    return std::to_string(ms) + "ms";
-}
-std::string text(const net::Address& a) { return a.empty() ? "(none)" : a.to_string(); }
-std::string text(const std::optional<net::Address>& a) { return a ? a->to_string() : "(off)"; }
-std::string text(const config::PortSet& p) { return p.ports.empty() ? "(none)" : p.to_string(); }
-std::string text(bool b) { return b ? "true" : "false"; }
-std::string text(const std::string& s) { return s.empty() ? "(none)" : s; }
-std::string text(config::Mode m) { return config::to_string(m); }
-template <typename N>
-    requires std::is_integral_v<N>
-std::string text(N n) {
-    return std::to_string(n);
-}
-
-bool same(const config::PortSet& a, const config::PortSet& b) { return a.ports == b.ports; }
-bool same(const std::optional<net::Address>& a, const std::optional<net::Address>& b) {
-    return a.has_value() == b.has_value() && (!a || *a == *b);
-}
-template <typename T>
-bool same(const T& a, const T& b) {
-    return a == b;
-}
-
-}  // namespace
-
-// Every field of config::Options is compared here: one left out would be
-// silently ignored on reload.
-ReloadPlan plan_reload(const config::Options& o, const config::Options& n, bool relay_applies) {
+ReloadPlan plan_reload(const config::Options& running, const config::Options& reread, bool relay_applies) {
     ReloadPlan plan;
-    auto compare = [&](const char* option, const auto& from, const auto& to, bool runtime) {
-        if (same(from, to)) return;
-        (runtime ? plan.runtime : plan.restart).push_back(Change{option, text(from), text(to)});
-    };
-    const bool client = o.role == config::Role::client;
-    const char* listen = "listen";
-
-    compare("log-level", o.log_level, n.log_level, true);
-    compare("hop-interval", o.hop_interval, n.hop_interval, relay_applies);
-    compare("hop-jitter", o.hop_jitter, n.hop_jitter, relay_applies);
-    compare("hop-bytes", o.hop_bytes, n.hop_bytes, relay_applies);
-    compare("hop-on-stall", o.hop_on_stall, n.hop_on_stall, relay_applies);
-    compare("hop-on-slowdown", o.hop_on_slowdown, n.hop_on_slowdown, relay_applies);
-    compare("hop-grace", o.hop_grace, n.hop_grace, relay_applies);
-    compare("idle-timeout", o.idle_timeout, n.idle_timeout, relay_applies);
-    compare("max-sessions", o.max_sessions, n.max_sessions, relay_applies);
-    compare("new-session-rate", o.new_session_rate, n.new_session_rate, relay_applies);
-
-    if (client) {
-        compare(listen, o.listen, n.listen, false);
-        compare("server", o.server_ip, n.server_ip, false);
-        compare("server", o.server_ports, n.server_ports, false);
-    } else {
-        compare(listen, o.listen_ip, n.listen_ip, false);
-        compare(listen, o.listen_ports, n.listen_ports, false);
-        compare("upstream", o.upstream, n.upstream, false);
+    for (auto& d : config::differences(running, reread)) {
+        bool runtime = d.reload == config::Reload::process || (d.reload == config::Reload::relay && relay_applies);
+        bool relay = d.reload == config::Reload::relay;
+        (runtime ? plan.runtime : plan.restart)
+            .push_back(Change{std::move(d.option), std::move(d.from), std::move(d.to), relay});
     }
-    compare("mode", o.mode, n.mode, false);
-    compare("psk-file", o.psk_file, n.psk_file, false);
-    compare("mtu", o.mtu, n.mtu, false);
-    compare("metrics", o.metrics, n.metrics, false);
-    compare("sndbuf", o.sndbuf, n.sndbuf, false);
-    compare("rcvbuf", o.rcvbuf, n.rcvbuf, false);
     return plan;
 }
 
@@ -117,7 +58,7 @@ bool Reloader::reload() {
         return true;
     }
     bool relay_changes = false;
-    for (const Change& c : plan.runtime) relay_changes |= c.option != "log-level";
+    for (const Change& c : plan.runtime) relay_changes |= c.relay;
     if (relay_changes && !apply_to_relay_(reread)) {
         spdlog::error("SIGHUP: the relay could not apply {}; running configuration kept", what);
         return false;

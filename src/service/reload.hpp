@@ -19,6 +19,7 @@ struct Change {
     std::string option;  // long option name, "hop-interval"
     std::string from;
     std::string to;
+    bool relay = false;  // applied by the relay (ApplyToRelay), not by the process
 };
 
 // What applies the runtime options to the relay (the hop schedule of new
@@ -26,11 +27,9 @@ struct Change {
 // one, only the log level changes at runtime.
 using ApplyToRelay = std::function<bool(const config::Options&)>;
 
-// The options that differ, split by whether they may change at runtime.
-// runtime: log-level always; with apply_to_relay also hop-interval,
-// hop-jitter, hop-bytes, hop-on-stall, hop-on-slowdown, hop-grace,
-// idle-timeout, max-sessions, new-session-rate. restart: everything else
-// (listen, server, upstream, mode, psk-file, mtu, metrics, sndbuf, rcvbuf).
+// The options that differ, split by whether they may change at runtime: each
+// option's row in the option table (config/option_table.hpp) says which. The
+// relay's options are runtime only when relay_applies.
 struct ReloadPlan {
     std::vector<Change> runtime;
     std::vector<Change> restart;

@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto command = config::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
         porthop_fuzz::check_command(command);
     } catch (const config::ConfigError& e) {
-        FUZZ_CHECK(std::string(e.what()).find('\n') == std::string::npos);  // one line (DESIGN.md)
+        FUZZ_CHECK(std::string(e.what()).find('\n') == std::string::npos);  // one line (docs/design.md, "The contract")
     }
     return 0;
 }

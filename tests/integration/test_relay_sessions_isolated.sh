@@ -19,7 +19,7 @@ exchange "$NS_CLI" --target "$CLI_V4:$CLIENT_PORT" --bind "$CLI_V4:40000" --sess
 ok "both sessions got all $COUNT of their own datagrams, none of the other's"
 
 check "the client relay gave each session its own upstream socket"
-# (DESIGN.md: each session owns one upstream socket, its own source port.)
+# (docs/design.md, "Roles": each session owns one upstream socket, its own source port.)
 mapfile -t ports < <(udp_ports_of_pid "$NS_CLI" "$CLIENT_PID")
 log "client relay's UDP sockets now: ${ports[*]}"
 (( ${#ports[@]} >= 3 )) ||

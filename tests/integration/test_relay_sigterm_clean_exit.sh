@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SIGTERM with live sessions: both relays exit with status 0 within 3 s and
-# release their sockets (DESIGN.md: clean shutdown, exit 0).
+# release their sockets (docs/design.md, "Resources and limits": clean shutdown, exit 0).
 . "$(dirname "$0")/lib.sh"
 
 setup_topology

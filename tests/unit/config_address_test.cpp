@@ -1,35 +1,15 @@
-// Specification of ADDR and HOST on the command line (DESIGN.md, "Command
-// line"): ADDR is an IP literal, IPv6 in brackets; HOST is an ADDR or a DNS
+// Specification of ADDR and HOST on the command line (docs/design.md, "The
+// contract"): ADDR is an IP literal, IPv6 in brackets; HOST is an ADDR or a DNS
 // name resolved at start.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "config/parse.hpp"
+#include "config_test_helpers.hpp"
 
 namespace porthop::config {
 namespace {
-
-Command parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "porthop");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    argv.push_back(nullptr);
-    return parse_command_line(static_cast<int>(args.size()), argv.data());
-}
-
-Options run(const std::vector<std::string>& args) { return std::get<RunRelay>(parse(args)).options; }
-
-std::string error_of(const std::vector<std::string>& args) {
-    try {
-        parse(args);
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "no ConfigError";
-    return "";
-}
 
 Options client(const std::string& listen, const std::string& server) {
     return run({"client", "--listen", listen, "--server", server});

@@ -1,4 +1,4 @@
-// Specification of the command line (DESIGN.md, "Command line"): what each
+// Specification of the command line (docs/design.md, "The contract"): what each
 // subcommand accepts, the defaults, and that every invalid input is one
 // ConfigError line naming the option.
 #include <gtest/gtest.h>
@@ -6,50 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "config/parse.hpp"
+#include "config_test_helpers.hpp"
 
 namespace porthop::config {
 namespace {
 
 using namespace std::chrono_literals;
-
-Command parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "porthop");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    argv.push_back(nullptr);
-    return parse_command_line(static_cast<int>(args.size()), argv.data());
-}
-
-// The options of the command Run (RunRelay, RunProbe) the arguments give.
-template <typename Run>
-auto options_of(const std::vector<std::string>& args) {
-    Command c = parse(args);
-    if (!std::holds_alternative<Run>(c)) {
-        ADD_FAILURE() << "the arguments ask for another command";
-        return decltype(std::get<Run>(c).options){};
-    }
-    return std::get<Run>(c).options;
-}
-
-Options run(const std::vector<std::string>& args) { return options_of<RunRelay>(args); }
-
-// The message of the ConfigError the arguments raise ("" and a failure when
-// they parse).
-std::string error_of(const std::vector<std::string>& args) {
-    try {
-        parse(args);
-    } catch (const ConfigError& e) {
-        std::string message = e.what();
-        EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
-        EXPECT_FALSE(message.empty());
-        return message;
-    }
-    std::string joined;
-    for (const auto& a : args) joined += a + " ";
-    ADD_FAILURE() << "no ConfigError for: " << joined;
-    return "";
-}
 
 std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
     a.insert(a.end(), b.begin(), b.end());
@@ -58,9 +20,6 @@ std::vector<std::string> operator+(std::vector<std::string> a, const std::vector
 
 const std::vector<std::string> kClient = {"client", "--listen", "127.0.0.1:4433", "--server", "192.0.2.1:20000-20999"};
 const std::vector<std::string> kServer = {"server", "--listen", "0.0.0.0:20000-20999", "--upstream", "127.0.0.1:443"};
-
-#define EXPECT_CONTAINS(haystack, needle) \
-    EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "\"" << (haystack) << "\" lacks \"" << (needle) << "\""
 
 // --- commands ---------------------------------------------------------------
 
@@ -382,7 +341,6 @@ TEST(ConfigCommandLine, ABadPortSetMessageSaysWhatIsWrong) {
 // porthop probe (docs/protocol.md, "Probe").
 const std::vector<std::string> kProbe = {"probe", "--server", "192.0.2.1:20000-20999", "--psk-file", "/etc/porthop/psk"};
 
-ProbeOptions probe_run(const std::vector<std::string>& args) { return options_of<RunProbe>(args); }
 
 TEST(ConfigCommandLine, ProbeDefaults) {
     ProbeOptions o = probe_run(kProbe);

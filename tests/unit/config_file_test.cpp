@@ -1,4 +1,4 @@
-// Specification of --config FILE.json (DESIGN.md, "Command line"): every
+// Specification of --config FILE.json (docs/design.md, "The contract"): every
 // option has a JSON key of the same name, flags override the file, and every
 // problem with the file is one ConfigError line naming the file and the key.
 #include <gtest/gtest.h>
@@ -10,15 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "config/parse.hpp"
+#include "config_test_helpers.hpp"
 
 namespace porthop::config {
 namespace {
 
 using namespace std::chrono_literals;
-
-#define EXPECT_CONTAINS(haystack, needle) \
-    EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "\"" << (haystack) << "\" lacks \"" << (needle) << "\""
 
 class ConfigFile : public ::testing::Test {
 protected:
@@ -36,28 +33,6 @@ protected:
         std::string path = (dir_ / name).string();
         std::ofstream(path, std::ios::binary) << content;
         return path;
-    }
-
-    static Command parse(std::vector<std::string> args) {
-        args.insert(args.begin(), "porthop");
-        std::vector<const char*> argv;
-        for (const auto& a : args) argv.push_back(a.c_str());
-        argv.push_back(nullptr);
-        return parse_command_line(static_cast<int>(args.size()), argv.data());
-    }
-
-    static Options run(const std::vector<std::string>& args) { return std::get<RunRelay>(parse(args)).options; }
-
-    static std::string error_of(const std::vector<std::string>& args) {
-        try {
-            parse(args);
-        } catch (const ConfigError& e) {
-            std::string message = e.what();
-            EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
-            return message;
-        }
-        ADD_FAILURE() << "no ConfigError";
-        return "";
     }
 
     // A client config holding the required keys plus `extra` (a JSON fragment).

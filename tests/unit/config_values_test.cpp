@@ -1,4 +1,4 @@
-// Specification of the value syntaxes of DESIGN.md, "Command line":
+// Specification of the value syntaxes of docs/design.md, "The contract":
 // DURATION and PORTSET, and the names of roles and modes.
 #include <gtest/gtest.h>
 

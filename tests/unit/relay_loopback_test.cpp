@@ -223,6 +223,18 @@ TEST(RelayLoopback, ReloadTurnsStallHopsOn) {
     EXPECT_GE(stalls, 1u);
 }
 
+TEST(RelayLoopback, ReloadRefusesTheOptionsOfAnotherRelay) {
+    Harness h;
+    config::Options o = h.client_options;
+    o.role = config::Role::server;
+    o.hop_interval = 1s;
+    EXPECT_FALSE(h.client->apply_runtime_options(o));
+    o = h.client_options;
+    o.mode = config::Mode::session;
+    EXPECT_FALSE(h.client->apply_runtime_options(o));
+    EXPECT_TRUE(h.client->apply_runtime_options(h.client_options));
+}
+
 TEST(RelayLoopback, WildcardListenerRepliesFromTheAddressTheClientWroteTo) {
     Harness h("0.0.0.0");
     // The application writes to 127.0.0.2, another local address than the

@@ -5,40 +5,15 @@
 #include <string>
 #include <vector>
 
-#include "config/parse.hpp"
+#include "config_test_helpers.hpp"
 
 namespace porthop::config {
 namespace {
 
 using namespace std::chrono_literals;
 
-Command parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "porthop");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    argv.push_back(nullptr);
-    return parse_command_line(static_cast<int>(args.size()), argv.data());
-}
-
-Options run(const std::vector<std::string>& args) { return std::get<RunRelay>(parse(args)).options; }
-
-std::string error_of(const std::vector<std::string>& args) {
-    try {
-        parse(args);
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "no ConfigError";
-    return "";
-}
-
 const std::vector<std::string> kClient = {"client", "--listen", "127.0.0.1:4433", "--server", "10.0.0.1:20000-20099"};
 const std::vector<std::string> kServer = {"server", "--listen", "0.0.0.0:20000-20099", "--upstream", "127.0.0.1:443"};
-
-std::vector<std::string> with(std::vector<std::string> base, const std::vector<std::string>& more) {
-    base.insert(base.end(), more.begin(), more.end());
-    return base;
-}
 
 TEST(SessionConfig, Defaults) {
     Options c = run(kClient);
