@@ -100,8 +100,7 @@ if ! { healthy 127.0.0.1:9121 && healthy 127.0.0.1:9122; }; then fail "arm64 rel
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 log "idle RSS under qemu (emulator included): client $(rss "$client_pid") KiB, server (10 ports) $(rss "$server_pid") KiB"
 
-# shellcheck source=tests/integration/echo_hop_lib.sh
-. "$(dirname "$0")/echo_hop_lib.sh"
+. "$(dirname "$0")/lib/echo_hop.sh"
 echo_until_hop "$NS" 14436 15556 127.0.0.1:9121 porthop-arm64 15
 ok "$ECHOES echoes through the arm64 relay pair under qemu, $HOPS hops"
 

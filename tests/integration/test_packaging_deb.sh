@@ -139,8 +139,7 @@ healthy 127.0.0.1:9101 || fail "client relay not healthy on :9101"
 healthy 127.0.0.1:9102 || fail "server relay not healthy on :9102"
 ok "relay pair up from the example configs (client :9101, server :9102 healthy)"
 
-# shellcheck source=tests/integration/echo_hop_lib.sh
-. "$(dirname "$0")/echo_hop_lib.sh"
+. "$(dirname "$0")/lib/echo_hop.sh"
 echo_until_hop "$NS" 14433 15555 127.0.0.1:9101 porthop-deb 10
 ok "$ECHOES echoes through the installed relay pair, $HOPS hops on the way"
 

@@ -38,10 +38,8 @@ for tool in debootstrap systemd-nspawn nsenter socat curl jq flock; do
     command -v "$tool" >/dev/null || fail "$tool is missing (make deps installs it)"
 done
 
-# shellcheck source=tests/integration/systemd_root_lib.sh
-. "$(dirname "$0")/systemd_root_lib.sh"
-# shellcheck source=tests/integration/echo_hop_lib.sh
-. "$(dirname "$0")/echo_hop_lib.sh"
+. "$(dirname "$0")/lib/systemd_root.sh"
+. "$(dirname "$0")/lib/echo_hop.sh"
 
 WORK=$(mktemp -d /tmp/porthop-it-"$TEST_NAME".XXXXXX)
 ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')

@@ -6,7 +6,7 @@
 #     counted as auth drops, the echo upstream sees none;
 #  3. 100,000 forged datagrams to every port of the set during a legitimate
 #     transfer create no session and leave the transfer intact.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 FLOOD_PER_PORT=2000   # x 50 ports = 100,000 datagrams
 
