@@ -16,11 +16,11 @@ MINUTES="${SOAK_MINUTES:-10}"
 RSS_SLACK_KB="${SOAK_RSS_SLACK_KB:-4096}"
 FD_SLACK="${SOAK_FD_SLACK:-8}"
 
-lab_quic_up
+lab_start_quic
 lab_server_relay --idle-timeout 5s
 lab_client_relay --idle-timeout 5s
 
-row() {   # LABEL: one line of figures for both relays
+soak_row() {   # LABEL: one line of figures for both relays
     printf '[%s] %-8s client rss %6s kB fds %4s sessions %3s | server rss %6s kB fds %4s sessions %3s | downloads %d ok, %d MiB\n' \
         "$TEST_NAME" "$1" "$(proc_rss_kb "$CLIENT_PID")" "$(proc_fds "$CLIENT_PID")" "$(cmetric porthop_sessions)" \
         "$(proc_rss_kb "$SERVER_PID")" "$(proc_fds "$SERVER_PID")" "$(smetric porthop_sessions)" "$DOWNLOADS" \
@@ -31,7 +31,7 @@ DOWNLOADS=0
 t_end=$(( $(date +%s) + MINUTES * 60 ))
 next_report=$(( $(date +%s) + 60 ))
 minute=0
-row start
+soak_row start
 c_rss0=$(proc_rss_kb "$CLIENT_PID"); c_fd0=$(proc_fds "$CLIENT_PID")
 s_rss0=$(proc_rss_kb "$SERVER_PID"); s_fd0=$(proc_fds "$SERVER_PID")
 first_taken=0
@@ -53,7 +53,7 @@ while (( $(date +%s) < t_end )); do
     fi
     if (( $(date +%s) >= next_report )); then
         minute=$(( minute + 1 ))
-        row "min $minute"
+        soak_row "min $minute"
         next_report=$(( next_report + 60 ))
     fi
 done
@@ -63,7 +63,7 @@ until (( $(cmetric porthop_sessions) == 0 && $(smetric porthop_sessions) == 0 ))
     ((SECONDS < deadline)) || fail "sessions still open 15 s after the last download: client $(cmetric porthop_sessions), server $(smetric porthop_sessions)"
     sleep 0.2   # poll interval
 done
-row end
+soak_row end
 c_rss1=$(proc_rss_kb "$CLIENT_PID"); c_fd1=$(proc_fds "$CLIENT_PID")
 s_rss1=$(proc_rss_kb "$SERVER_PID"); s_fd1=$(proc_fds "$SERVER_PID")
 log "client relay RSS ${c_rss0} -> ${c_rss1} kB, fds ${c_fd0} -> ${c_fd1}; server relay RSS ${s_rss0} -> ${s_rss1} kB, fds ${s_fd0} -> ${s_fd1}; hops $(cmetric porthop_hops_total); $DOWNLOADS downloads of $QUIC_MB MiB, all complete and byte-identical"

@@ -12,7 +12,7 @@ set -euo pipefail
 ISP_BLACKHOLE=1s
 . "$(dirname "$0")/lib/adaptive.sh"
 
-QUIC_MB=20 lab_quic_up
+QUIC_MB=20 lab_start_quic
 quic_server_stop   # the download below gets a fresh server
 (umask 077; "$PORTHOP_BIN" genkey >"$WORKDIR/psk")
 SESSION=(--mode session --psk-file "$WORKDIR/psk")

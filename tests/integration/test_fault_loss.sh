@@ -5,7 +5,7 @@
 export LAB_LOSS=5 LAB_LINK_RATE=20mbit QUIC_MB=16
 . "$(dirname "$0")/lib/lab.sh"
 
-lab_quic_up
+lab_start_quic
 lab_server_relay
 lab_client_relay
 download_start loss 50

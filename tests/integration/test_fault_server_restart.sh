@@ -7,7 +7,7 @@
 # the new upstream socket as a path change of the same connection).
 . "$(dirname "$0")/lib/lab.sh"
 
-lab_quic_up
+lab_start_quic
 lab_server_relay --state-file "$WORKDIR/server.state"
 lab_client_relay
 download_start restart 40

@@ -20,7 +20,7 @@ term_relay() {
     ok "$what: exit 0 in ${ms} ms; $(grep -oE 'stopping: [0-9]+ sessions closed' "$logf")"
 }
 
-lab_quic_up
+lab_start_quic
 lab_server_relay
 lab_client_relay
 download_start sigterm 30

@@ -17,7 +17,7 @@ export LAB_LINK_RATE="${LAB_LINK_RATE:-200mbit}"
 export QUIC_MB="${QUIC_MB:-16}"
 . "$(dirname "$0")/lib/lab.sh"
 
-lab_quic_up
+lab_start_quic
 lab_server_relay
 lab_client_relay --sndbuf 4096
 ip netns exec "$NS_ROUTER" tc qdisc replace dev r-lan root tbf rate 20mbit burst 32kb latency 200ms

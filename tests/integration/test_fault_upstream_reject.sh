@@ -6,7 +6,7 @@
 # the same QUIC connection.
 . "$(dirname "$0")/lib/lab.sh"
 
-lab_quic_up
+lab_start_quic
 lab_server_relay
 lab_client_relay
 download_start reject 45

@@ -30,7 +30,7 @@ PORTSET=20000-20999
 MIN_SPEEDUP=4
 
 quiche_setup "$WORKDIR" || fail "cannot set up the quiche peer"
-lab_up
+lab_start
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORKDIR/key.pem" \
     -out "$WORKDIR/cert.pem" -days 30 -subj /CN=porthop-lab >/dev/null 2>&1
 log "quiche peer ready; ISP: >2s or >500kB -> 200kbit/s"

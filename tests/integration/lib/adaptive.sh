@@ -32,7 +32,7 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
 # work, not the relay.
 compare_variant() {
     local reason="$1" direct_cap="$2" fixed_cap="$3" label="$4" adaptive_cap=30
-    QUIC_MB=20 lab_quic_up
+    QUIC_MB=20 lab_start_quic
     quic_server_stop   # each download below gets a fresh server
     log "ISP: $label"
 
@@ -68,7 +68,7 @@ compare_variant() {
 # For the tests with a UDP application instead of QUIC: the lab without a
 # throttle, udp_echo (tools/) in vps as the relays' upstream, both relays.
 echo_lab_up() {
-    lab_up
+    lab_start
     start_bg echo ip netns exec "$NS_VPS" "$PORTHOP_TOOLS/udp_echo" --listen 127.0.0.1:4433
     wait_ready 10 "$LAST_PID" "udp_echo to listen on 127.0.0.1:4433 in vps" udp_listening "$NS_VPS" 4433
     lab_server_relay

@@ -8,6 +8,7 @@
 #
 #   log / check / ok MSG           progress lines, prefixed with TEST_NAME
 #   fail MSG                       a FAIL line on stderr, exit 1
+#   skip MSG                       a SKIP line, exit 0 (before harness_init)
 #   require_commands CMD...        fail unless every CMD is on PATH
 #   now_ms / now_ns / secs_to_ms   clocks; secs_to_ms takes fractions
 #   wait_until SECONDS CMD...      poll CMD (every 20 ms) until it succeeds;
@@ -21,7 +22,11 @@
 #                                  its exit status in STOP_STATUS
 #   alive PID / not_running PID    (a zombie counts as not running)
 #   on_cleanup FUNC                run FUNC at exit, after the processes of
-#                                  start_bg are stopped (last registered first)
+#                                  start_bg (and any pid in BG_PIDS) are
+#                                  stopped (last registered first); HARNESS_RC
+#                                  is the test's exit status so far
+#   NAMESPACES+=(NS)               network namespaces deleted at exit (after
+#                                  the hooks), with anything still in them
 #   nsx NS CMD...                  CMD inside network namespace NS
 #   udp_listening NS PORT          some socket in NS is bound to UDP PORT
 #   udp_listening_count NS LO HI   UDP sockets in NS bound to LO..HI
@@ -31,6 +36,11 @@
 #                                  first sample of NAME whose labels contain
 #                                  LABEL; status 1 (no output) when none
 #   metric_equals NS EP NAME LABEL VALUE
+#   smetric / cmetric NAME [LABEL] metric_value of the server relay
+#                                  ($SERVER_NS, $SERVER_METRICS) / the client
+#                                  relay ($CLIENT_NS, $CLIENT_METRICS); empty
+#                                  when there is no such sample
+#   healthz_ok NS ADDR:PORT        a relay's /healthz answers
 #   porthop_metric NS ADDR:PORT NAME
 #                                  sum of NAME over its label sets (empty when
 #                                  the endpoint does not answer)
@@ -69,6 +79,8 @@ fail() {
     exit 1
 }
 
+skip() { printf '[%s] SKIP: %s\n' "$TEST_NAME" "$*"; exit 0; }
+
 require_commands() {
     local c
     for c in "$@"; do
@@ -97,6 +109,7 @@ wait_until() {
 BG_PIDS=()          # every background process start_bg started
 declare -A BG_NAME  # pid -> name (its log is $WORKDIR/<name>.log)
 CLEANUP_HOOKS=()
+NAMESPACES=()
 
 start_bg() {
     local name=$1; shift
@@ -166,8 +179,10 @@ harness_cleanup() {
     trap - EXIT INT TERM ERR
     set +e
     (( HARNESS_FAILED )) && (( rc == 0 )) && rc=1
+    HARNESS_RC=$rc
     for pid in "${BG_PIDS[@]}"; do stop_process "$pid" 2; done
     for (( i = ${#CLEANUP_HOOKS[@]} - 1; i >= 0; i-- )); do "${CLEANUP_HOOKS[i]}"; done
+    delete_namespaces
     # A sanitizer build reports into the logs; any report fails the test,
     # even one printed at exit.
     reports=$(grep -lE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$WORKDIR"/*.log 2>/dev/null |
@@ -184,6 +199,15 @@ harness_cleanup() {
         log "FAILED (exit $rc) after $(( SECONDS - HARNESS_T0 ))s"
     fi
     exit "$rc"
+}
+
+delete_namespaces() {
+    local ns pid
+    for ns in "${NAMESPACES[@]}"; do
+        # Anything still running inside our own namespace was started by us.
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+    done
 }
 
 # ---------------------------------------------------------------- sockets, files
@@ -210,6 +234,9 @@ metric_value() {
 }
 
 metric_equals() { local v; v=$(metric_value "$1" "$2" "$3" "$4") && [[ $v == "$5" ]]; }
+smetric() { metric_value "$SERVER_NS" "$SERVER_METRICS" "$@" || true; }
+cmetric() { metric_value "$CLIENT_NS" "$CLIENT_METRICS" "$@" || true; }
+healthz_ok() { ip netns exec "$1" curl -fsS -m 1 "http://$2/healthz" >/dev/null 2>&1; }
 
 porthop_metric() {
     local body

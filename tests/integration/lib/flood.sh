@@ -25,7 +25,7 @@ FLOOD_MIN_PERCENT="${FLOOD_MIN_PERCENT:-80}"
 # flood_test client|server
 flood_test() {
     local role=$1 pid ns dst ports src_net rmetric
-    lab_quic_up
+    lab_start_quic
     case "$role" in
         # The client relay's downstream socket, from LAN sources. In plain mode
         # the client relay forwards what it accepts to the server relay, so

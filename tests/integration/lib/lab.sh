@@ -11,11 +11,11 @@
 # netns/lab's namespaces: lan (QUIC client) - router (client relay) - isp
 # (throttler) - vps (server relay, QUIC server). The ISP's settings are
 # netns/lab's variables, exported here with these defaults (a test changes
-# them before lab_up): LAB_AGE=0 LAB_BYTES=0 (no throttle), LAB_LINK_RATE
+# them before lab_start): LAB_AGE=0 LAB_BYTES=0 (no throttle), LAB_LINK_RATE
 # (40mbit), LAB_LOSS (0). QUIC_MB (8): the payload's MiB.
 #
-#   lab_up                         the lab (torn down at exit)
-#   lab_quic_up                    lab_up, the payload, a QUIC server in vps
+#   lab_start                      the lab (torn down at exit)
+#   lab_start_quic                 lab_start, the payload, a QUIC server in vps
 #   lab_server_relay [ARGS...]     porthop server in vps on 0.0.0.0:$PORTSET
 #                                  -> 127.0.0.1:4433, metrics $SERVER_METRICS
 #   lab_client_relay [ARGS...]     porthop client in router on
@@ -34,8 +34,6 @@
 #   download_wait                  its end; sets QUIC_* (as quic_download),
 #                                  HANDSHAKES
 #   assert_download_ok             complete, sha256 ok, one TLS handshake
-#   smetric / cmetric NAME [LABEL] a sample of the server/client relay's
-#                                  /metrics (empty when there is none)
 #   proc_rss_kb PID / proc_fds PID / proc_cpu_ticks PID / clk_tck
 #   sample_start PID FILE / sample_stop / peak_rss_kb FILE / peak_fds FILE
 #
@@ -74,7 +72,7 @@ lab_cleanup() {
 }
 on_cleanup lab_cleanup
 
-lab_up() {
+lab_start() {
     "$LAB" up
     lab_load "$LAB_ID"
     SERVER_NS=$NS_VPS
@@ -82,9 +80,9 @@ lab_up() {
     log "lab $LAB_ID up (link $LAB_LINK_RATE, loss ${LAB_LOSS}%, throttle age $LAB_AGE bytes $LAB_BYTES blackhole ${LAB_BLACKHOLE:-0} (0: off))"
 }
 
-lab_quic_up() {
+lab_start_quic() {
     require_commands gtlsserver gtlsclient
-    lab_up
+    lab_start
     quic_prepare "$WORKDIR" "$QUIC_MB"
     quic_server_start "$NS_VPS" "$WORKDIR" 4433 || fail "the QUIC server did not start"
     log "payload $QUIC_MB MiB, QUIC server in vps"
@@ -142,8 +140,6 @@ assert_download_ok() {
     ok "complete, byte-identical, one QUIC handshake"
 }
 
-smetric() { metric_value "$NS_VPS" "$SERVER_METRICS" "$@" || true; }
-cmetric() { metric_value "$NS_ROUTER" "$CLIENT_METRICS" "$@" || true; }
 
 # ---------------------------------------------------------------- a process's resources
 

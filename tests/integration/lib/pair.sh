@@ -56,22 +56,10 @@ ECHO_PORT=7000          # upstream echo server's port
 CLIENT_METRICS=127.0.0.1:9101   # inside cli
 SERVER_METRICS=127.0.0.1:9102   # inside srv
 
-NAMESPACES=()
 SERVER_NS=$NS_SRV
 CLIENT_NS=$NS_CLI
 
 # ---------------------------------------------------------------- topology
-
-# shellcheck disable=SC2317  # called by harness_cleanup
-delete_namespaces() {
-    local ns pid
-    for ns in "${NAMESPACES[@]}"; do
-        # Anything still running inside our own namespace was started by us.
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null
-    done
-}
-on_cleanup delete_namespaces
 
 make_ns() {
     ip netns add "$1"

@@ -31,7 +31,7 @@ PROBE_DURATION="${PROBE_DURATION:-18s}"
 
 probe_lab_up() {
     export LAB_AGE="$1" LAB_BYTES="$2"
-    lab_quic_up
+    lab_start_quic
     "$PORTHOP_BIN" genkey >"$WORKDIR/psk"
     chmod 600 "$WORKDIR/psk"
     lab_server_relay --mode session --psk-file "$WORKDIR/psk"

@@ -41,7 +41,7 @@ quic_throttle_test() {
         session) cap=40; require_commands conntrack ;;
         *) fail "quic_throttle_test: mode must be plain or session, not '$mode'" ;;
     esac
-    lab_up
+    lab_start
     quic_prepare "$WORKDIR" "$QT_MB"
     log "$mode mode; payload $QT_MB MiB; ISP: >2s or >1MB -> 500kbit/s"
 
