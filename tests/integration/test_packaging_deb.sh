@@ -27,9 +27,7 @@ command -v dpkg-deb >/dev/null || skip "not a Debian system (no dpkg-deb)"
 if dpkg-query -W -f='${db:Status-Abbrev}' porthop 2>/dev/null | grep -q '^[ih]'; then
     skip "a porthop package is already installed here; not touching it (dpkg -P porthop to run this test)"
 fi
-for tool in lintian socat jq curl setpriv; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (make deps installs it)"
-done
+require_commands lintian socat jq curl setpriv
 
 harness_init
 NS=porthop-pkg-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')

@@ -20,9 +20,7 @@ OWRT=$SRC/packaging/openwrt
 
 . "$(dirname "$0")/lib/base.sh"
 
-for tool in shellcheck jq; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (make deps installs it)"
-done
+require_commands shellcheck jq
 
 harness_init
 NS=""

@@ -23,7 +23,7 @@ BIN=${PORTHOP_SERVICE_BIN:-$PORTHOP_BIN}
 [[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces)"
 grep -aq 'SIGHUP: re-read' "$BIN" ||
     skip "$BIN has no SIGHUP handling: main.cpp is not wired to src/service yet"
-for tool in socat curl jq; do command -v "$tool" >/dev/null || fail "$tool is missing (make deps installs it)"; done
+require_commands socat curl jq
 
 harness_init
 NS=porthop-svc-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')

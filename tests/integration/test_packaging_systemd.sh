@@ -30,9 +30,7 @@ ROOT=${PORTHOP_SYSTEMD_ROOT:-/var/cache/porthop-test/bookworm-systemd}
 
 [[ $(id -u) -eq 0 ]] || skip "needs root (debootstrap, systemd-nspawn)"
 command -v dpkg-deb >/dev/null || skip "not a Debian system (no dpkg-deb)"
-for tool in debootstrap systemd-nspawn nsenter socat curl jq flock; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (make deps installs it)"
-done
+require_commands debootstrap systemd-nspawn nsenter socat curl jq flock
 
 . "$(dirname "$0")/lib/systemd_root.sh"
 . "$(dirname "$0")/lib/echo_hop.sh"

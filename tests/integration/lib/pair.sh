@@ -176,9 +176,7 @@ require_tools() {
     for t in udp_echo udp_exchange udp_send_from; do
         [[ -x $PORTHOP_TOOLS/$t ]] || fail "missing test tool $PORTHOP_TOOLS/$t"
     done
-    for t in ip nft ss curl; do
-        command -v "$t" >/dev/null || fail "missing command $t"
-    done
+    require_commands ip nft ss curl
     (( EUID == 0 )) || fail "integration tests need root (network namespaces)"
 }
 require_tools

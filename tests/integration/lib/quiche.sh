@@ -24,7 +24,7 @@
 
 quiche_setup() {
     local work=$1 src lock_hash cache
-    src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../quiche" && pwd)"
+    src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../quiche" && pwd)"
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         echo "node and npm are missing (Node 20: make deps)" >&2
         return 1
