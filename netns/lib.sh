@@ -2,8 +2,6 @@
 # netns/lib.sh: helpers for scripts that drive a lab made by netns/lab.
 # Source it (bash): . netns/lib.sh
 #
-#   wait_until SECONDS WHAT CMD...     poll CMD every 0.1 s until it succeeds;
-#                                      fail (status 1, message) at the deadline
 #   lab_load ID                        read /run/porthop-lab-ID.env (NS_*, *_IP)
 #   lab_counter KEY                    one value of `netns/lab counters`
 #   quic_prepare DIR MB                cert + key + DIR/htdocs/payload.bin (MB
@@ -28,27 +26,17 @@
 #                                      server stopped (it would keep pushing
 #                                      into an abandoned flow); sets QUIC_*,
 #                                      HANDSHAKES FLOWS THROTTLED BLACKHOLED
-#   porthop_metric NS ADDR:PORT NAME   sum of a metric's samples from a
-#                                      relay's /metrics (empty if unreachable)
 #
+# The generic helpers (wait_until SECONDS CMD..., udp_listening NS PORT,
+# porthop_metric NS ADDR:PORT NAME, file_size, now_ns, ...) come from
+# tests/integration/lib/base.sh, the one definition the tests share.
 # Nothing here sleeps to synchronise: every wait polls a condition with a
 # deadline.
 
 PORTHOP_NETNS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../tests/integration/lib/base.sh
+. "$PORTHOP_NETNS_DIR/../tests/integration/lib/base.sh"
 LAB_STATE_DIR="${LAB_STATE_DIR:-/run}"
-
-wait_until() {
-    local timeout="$1" what="$2"
-    shift 2
-    local deadline=$(( $(date +%s%N) + timeout * 1000000000 ))
-    until "$@" >/dev/null 2>&1; do
-        if (( $(date +%s%N) > deadline )); then
-            echo "timed out after ${timeout}s waiting for: $what" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-}
 
 lab_load() {
     local file="$LAB_STATE_DIR/porthop-lab-$1.env"
@@ -75,10 +63,6 @@ quic_prepare() {
     QUIC_DIR="$dir"
 }
 
-udp_listening() {   # udp_listening NS PORT
-    ip netns exec "$1" ss -Huln "sport = :$2" | grep -q .
-}
-
 QUIC_SERVER_PID=""
 QUIC_SERVER_SEQ=0
 quic_server_start() {
@@ -94,7 +78,8 @@ quic_server_start() {
         "$dir/key.pem" "$dir/cert.pem" >"$dir/server-$QUIC_SERVER_SEQ.log" 2>&1 &
     QUIC_SERVER_PID=$!
     QUIC_SERVER_NS="$ns"
-    wait_until 10 "gtlsserver listening on udp $port in $ns" udp_listening "$ns" "$port"
+    wait_until 10 udp_listening "$ns" "$port" ||
+        { echo "timed out after 10s waiting for gtlsserver listening on udp $port in $ns" >&2; return 1; }
 }
 
 quic_server_stop() {
@@ -109,10 +94,6 @@ quic_server_handshakes() {
     awk '$1 == "CLIENT_HANDSHAKE_TRAFFIC_SECRET" {seen[$2] = 1}
          END {n = 0; for (r in seen) n++; print n}' "$QUIC_KEYLOG"
 }
-
-now_ns() { date +%s%N; }
-
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 quic_progress_line() {   # LABEL FILE T0_NS CAP -> one \r-refreshed line on stderr
     local size elapsed
@@ -175,12 +156,4 @@ quic_fresh_download() {
     THROTTLED=$(lab_counter throttled)
     BLACKHOLED=$(lab_counter blackholed)
     quic_server_stop
-}
-
-# ---- porthop ---------------------------------------------------------------
-
-porthop_metric() {   # porthop_metric NS ADDR:PORT NAME -> sum over label sets
-    local body
-    body="$(ip netns exec "$1" curl -fsS --max-time 2 "http://$2/metrics" 2>/dev/null)" || return 0
-    awk -v m="$3" '$1 == m || index($1, m "{") == 1 {s += $NF; n++} END {if (n) printf "%d\n", s}' <<<"$body"
 }

@@ -7,40 +7,37 @@
 # corrupt, a relay dies, or a relay's RSS or descriptor count at the end is
 # above its first sample by more than SOAK_RSS_SLACK_KB (4096) /
 # SOAK_FD_SLACK (8).
-# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
-NAME=soak_quic
-export FAULT_MB="${FAULT_MB:-8}"
-export FAULT_LINK_RATE="${FAULT_LINK_RATE:-100mbit}"
+export QUIC_MB="${QUIC_MB:-8}"
+export LAB_LINK_RATE="${LAB_LINK_RATE:-100mbit}"
 export HOP_INTERVAL="${HOP_INTERVAL:-1s}"
-# shellcheck source=tests/integration/fault_lib.sh
-. "$(dirname "$0")/fault_lib.sh"
+. "$(dirname "$0")/lib/lab.sh"
 export LAB_AGE=2s LAB_BYTES=1000000
 MINUTES="${SOAK_MINUTES:-10}"
 RSS_SLACK_KB="${SOAK_RSS_SLACK_KB:-4096}"
 FD_SLACK="${SOAK_FD_SLACK:-8}"
 
-fault_lab_up
-start_server_relay --idle-timeout 5s
-start_client_relay --idle-timeout 5s
+lab_start_quic
+lab_server_relay --idle-timeout 5s
+lab_client_relay --idle-timeout 5s
 
-row() {   # LABEL: one line of figures for both relays
+soak_row() {   # LABEL: one line of figures for both relays
     printf '[%s] %-8s client rss %6s kB fds %4s sessions %3s | server rss %6s kB fds %4s sessions %3s | downloads %d ok, %d MiB\n' \
-        "$NAME" "$1" "$(proc_rss_kb "$CLIENT_PID")" "$(proc_fds "$CLIENT_PID")" "$(cmetric porthop_sessions)" \
+        "$TEST_NAME" "$1" "$(proc_rss_kb "$CLIENT_PID")" "$(proc_fds "$CLIENT_PID")" "$(cmetric porthop_sessions)" \
         "$(proc_rss_kb "$SERVER_PID")" "$(proc_fds "$SERVER_PID")" "$(smetric porthop_sessions)" "$DOWNLOADS" \
-        $(( DOWNLOADS * FAULT_MB ))
+        $(( DOWNLOADS * QUIC_MB ))
 }
 
 DOWNLOADS=0
 t_end=$(( $(date +%s) + MINUTES * 60 ))
 next_report=$(( $(date +%s) + 60 ))
 minute=0
-row start
+soak_row start
 c_rss0=$(proc_rss_kb "$CLIENT_PID"); c_fd0=$(proc_fds "$CLIENT_PID")
 s_rss0=$(proc_rss_kb "$SERVER_PID"); s_fd0=$(proc_fds "$SERVER_PID")
 first_taken=0
 while (( $(date +%s) < t_end )); do
     quic_server_stop
-    quic_server_start "$NS_VPS" "$WORK" 4433
+    quic_server_start "$NS_VPS" "$WORKDIR" 4433
     download_start soak 60
     download_wait
     assert_download_ok >/dev/null
@@ -56,7 +53,7 @@ while (( $(date +%s) < t_end )); do
     fi
     if (( $(date +%s) >= next_report )); then
         minute=$(( minute + 1 ))
-        row "min $minute"
+        soak_row "min $minute"
         next_report=$(( next_report + 60 ))
     fi
 done
@@ -66,10 +63,10 @@ until (( $(cmetric porthop_sessions) == 0 && $(smetric porthop_sessions) == 0 ))
     ((SECONDS < deadline)) || fail "sessions still open 15 s after the last download: client $(cmetric porthop_sessions), server $(smetric porthop_sessions)"
     sleep 0.2   # poll interval
 done
-row end
+soak_row end
 c_rss1=$(proc_rss_kb "$CLIENT_PID"); c_fd1=$(proc_fds "$CLIENT_PID")
 s_rss1=$(proc_rss_kb "$SERVER_PID"); s_fd1=$(proc_fds "$SERVER_PID")
-log "client relay RSS ${c_rss0} -> ${c_rss1} kB, fds ${c_fd0} -> ${c_fd1}; server relay RSS ${s_rss0} -> ${s_rss1} kB, fds ${s_fd0} -> ${s_fd1}; hops $(cmetric porthop_hops_total); $DOWNLOADS downloads of $FAULT_MB MiB, all complete and byte-identical"
+log "client relay RSS ${c_rss0} -> ${c_rss1} kB, fds ${c_fd0} -> ${c_fd1}; server relay RSS ${s_rss0} -> ${s_rss1} kB, fds ${s_fd0} -> ${s_fd1}; hops $(cmetric porthop_hops_total); $DOWNLOADS downloads of $QUIC_MB MiB, all complete and byte-identical"
 (( c_rss1 <= c_rss0 + RSS_SLACK_KB )) || fail "client relay RSS grew from $c_rss0 to $c_rss1 kB"
 (( s_rss1 <= s_rss0 + RSS_SLACK_KB )) || fail "server relay RSS grew from $s_rss0 to $s_rss1 kB"
 (( c_fd1 <= c_fd0 + FD_SLACK )) || fail "client relay descriptors grew from $c_fd0 to $c_fd1"

@@ -10,9 +10,7 @@
 # The direct run at 1 s already carries ~12 MB at 100 Mbit/s: a 3 s age would
 # let a 20 MiB download finish before the throttle.
 set -euo pipefail
-# shellcheck disable=SC2034  # read by adaptive_lib.sh
-NAME=test_adaptive_age
+# shellcheck disable=SC2034  # read by lib/adaptive.sh
 ISP_AGE=1s
-# shellcheck source=tests/integration/adaptive_lib.sh
-. "$(dirname "$0")/adaptive_lib.sh"
+. "$(dirname "$0")/lib/adaptive.sh"
 compare_variant slowdown 15 8 "flows older than 1s -> 500kbit"

@@ -7,16 +7,14 @@
 # stream faster, so the guard backs off to 30 s; the pauses are no slowdown
 # and, every datagram being answered, no stall.
 set -euo pipefail
-# shellcheck disable=SC2034  # read by adaptive_lib.sh
-NAME=test_adaptive_app_limited
-# shellcheck source=tests/integration/adaptive_lib.sh
-. "$(dirname "$0")/adaptive_lib.sh"
+# shellcheck disable=SC2034  # read by lib/adaptive.sh
+. "$(dirname "$0")/lib/adaptive.sh"
 echo_lab_up
 
 t0=$(date +%s%N)
 for cycle in 1 2 3 4 5; do
-    exchange 40001 2000 2   # ~1000 datagrams/s of 736 bytes on average
-    exchange 40001 100 2    # ~50 datagrams/s
+    lan_exchange 40001 2000 2   # ~1000 datagrams/s of 736 bytes on average
+    lan_exchange 40001 100 2    # ~50 datagrams/s
     # A deliberate duration, not a synchronisation: the application's pause.
     sleep 2
     log "cycle $cycle done at $(( ($(date +%s%N) - t0) / 1000000 )) ms: $(hops_line)"

@@ -9,10 +9,8 @@
 #                                           >= 5x the direct rate, hops counted
 #                                           with reason "stall"
 set -euo pipefail
-# shellcheck disable=SC2034  # read by adaptive_lib.sh
-NAME=test_adaptive_blackhole
+# shellcheck disable=SC2034  # read by lib/adaptive.sh
 ISP_BLACKHOLE=1s
-# shellcheck source=tests/integration/adaptive_lib.sh
-. "$(dirname "$0")/adaptive_lib.sh"
+. "$(dirname "$0")/lib/adaptive.sh"
 compare_variant stall 20 8 "flows older than 1s are blackholed"
 [[ $BLACKHOLED -ge 1 ]] || fail "adaptive: the ISP blackholed no flow (blackholed=$BLACKHOLED): the lab did not block"

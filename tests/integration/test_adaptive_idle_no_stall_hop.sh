@@ -5,13 +5,11 @@
 # stall time" from the last reply alone would hop at the first datagram
 # after the pause.)
 set -euo pipefail
-# shellcheck disable=SC2034  # read by adaptive_lib.sh
-NAME=test_adaptive_idle_no_stall_hop
-# shellcheck source=tests/integration/adaptive_lib.sh
-. "$(dirname "$0")/adaptive_lib.sh"
+# shellcheck disable=SC2034  # read by lib/adaptive.sh
+. "$(dirname "$0")/lib/adaptive.sh"
 echo_lab_up
 
-exchange 40000 200 1
+lan_exchange 40000 200 1
 [[ "$(cmetric porthop_sessions)" == 1 ]] || fail "expected 1 session after the exchange, /metrics says $(cmetric porthop_sessions)"
 # A deliberate duration, not a synchronisation: ten times the stall time of
 # silence in both directions.
@@ -20,7 +18,7 @@ sleep 5
 [[ "$(hops stall)" == 0 && "$(hops slowdown)" == 0 ]] || fail "the idle session hopped: $(hops_line)"
 ok "5 s idle: no adaptive hop ($(hops_line))"
 
-exchange 40000 50 1
+lan_exchange 40000 50 1
 [[ "$(cmetric porthop_sessions)" == 1 ]] || fail "the resumed exchange opened another session"
 [[ "$(hops stall)" == 0 && "$(hops slowdown)" == 0 ]] || fail "the session hopped when it resumed after idling: $(hops_line)"
 ok "resumed after idling: no adaptive hop ($(hops_line))"

@@ -8,19 +8,17 @@
 # compares with direct and a fixed interval; here the ISP must have blocked a
 # flow, or the test proves nothing.
 set -euo pipefail
-# shellcheck disable=SC2034  # read by adaptive_lib.sh
-NAME=test_adaptive_session_blackhole
+# shellcheck disable=SC2034  # read by lib/adaptive.sh
 ISP_BLACKHOLE=1s
-# shellcheck source=tests/integration/adaptive_lib.sh
-. "$(dirname "$0")/adaptive_lib.sh"
+. "$(dirname "$0")/lib/adaptive.sh"
 
-FAULT_MB=20 fault_lab_up
+QUIC_MB=20 lab_start_quic
 quic_server_stop   # the download below gets a fresh server
-(umask 077; "$PORTHOP_BIN" genkey >"$WORK/psk")
-SESSION=(--mode session --psk-file "$WORK/psk")
-start_server_relay "${SESSION[@]}"
-start_client_relay "${SESSION[@]}" "${ADAPTIVE[@]}"
-download adaptive "$ROUTER_LAN_IP" 30
+(umask 077; "$PORTHOP_BIN" genkey >"$WORKDIR/psk")
+SESSION=(--mode session --psk-file "$WORKDIR/psk")
+lab_server_relay "${SESSION[@]}"
+lab_client_relay "${SESSION[@]}" "${ADAPTIVE[@]}"
+lab_download adaptive "$ROUTER_LAN_IP" 30
 log "adaptive hops: $(hops_line)"
 assert_download_ok
 [[ $BLACKHOLED -ge 1 ]] || fail "the ISP blackholed no flow (blackholed=$BLACKHOLED): the download was too short to prove anything"

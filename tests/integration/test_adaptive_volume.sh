@@ -9,9 +9,7 @@
 #                                           >= 5x the direct rate, hops counted
 #                                           with reason "slowdown"
 set -euo pipefail
-# shellcheck disable=SC2034  # read by adaptive_lib.sh
-NAME=test_adaptive_volume
+# shellcheck disable=SC2034  # read by lib/adaptive.sh
 ISP_BYTES=4M
-# shellcheck source=tests/integration/adaptive_lib.sh
-. "$(dirname "$0")/adaptive_lib.sh"
+. "$(dirname "$0")/lib/adaptive.sh"
 compare_variant slowdown 10 8 "flows past 4 MB -> 500kbit"

@@ -16,15 +16,11 @@
 # build is tested and the log says so.
 set -eEu -o pipefail
 
-TEST_NAME=$(basename "$0" .sh)
 SRC=${PORTHOP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 : "${PORTHOP_BIN:=$SRC/build/porthop}"
 BUILD=${PORTHOP_ARM64_BUILD:-$SRC/build-arm64}
 
-log()  { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
-ok()   { printf '[%s]   ok: %s\n' "$TEST_NAME" "$*"; }
-fail() { printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
-skip() { printf '[%s] SKIP: %s\n' "$TEST_NAME" "$*"; exit 0; }
+. "$(dirname "$0")/lib/base.sh"
 
 qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)
 # A first arm64 build takes 2-4 minutes on 2 shared cores, too long for make
@@ -55,53 +51,39 @@ fi
 [[ -n "$qemu" ]] || skip "no qemu-aarch64(-static) to run the arm64 binary"
 [[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces)"
 
-WORK=$(mktemp -d /tmp/porthop-it-"$TEST_NAME".XXXXXX)
+harness_init
 NS=porthop-arm-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-PIDS=()
-cleanup() {
-    local rc=$?
-    set +e
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-    ip netns del "$NS" 2>/dev/null
-    if ((rc != 0)); then
-        for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
 
 file -b "$BUILD/porthop" | grep -q 'ARM aarch64' || fail "$BUILD/porthop is not arm64: $(file -b "$BUILD/porthop")"
-aarch64-linux-gnu-strip -o "$WORK/porthop" "$BUILD/porthop" 2>/dev/null || cp "$BUILD/porthop" "$WORK/porthop"
-arm=("$qemu" "$WORK/porthop")
+aarch64-linux-gnu-strip -o "$WORKDIR/porthop" "$BUILD/porthop" 2>/dev/null || cp "$BUILD/porthop" "$WORKDIR/porthop"
+arm=("$qemu" "$WORKDIR/porthop")
 
 want=$("$PORTHOP_BIN" --version)
 got=$("${arm[@]}" --version) || fail "porthop --version under qemu failed"
 [[ "$got" == "$want" ]] || fail "arm64 --version: '$got', want '$want'"
-ok "aarch64 ELF, $(stat -c %s "$WORK/porthop") bytes stripped; under $(basename "$qemu"): $got"
+ok "aarch64 ELF, $(stat -c %s "$WORKDIR/porthop") bytes stripped; under $(basename "$qemu"): $got"
 
 ip netns add "$NS"
+NAMESPACES+=("$NS")
 ip -n "$NS" link set lo up
-ip netns exec "$NS" socat UDP4-RECVFROM:17002,bind=127.0.0.1,fork EXEC:cat >"$WORK/echo.log" 2>&1 &
-PIDS+=($!)
+ip netns exec "$NS" socat UDP4-RECVFROM:17002,bind=127.0.0.1,fork EXEC:cat >"$WORKDIR/echo.log" 2>&1 &
+BG_PIDS+=($!)
 ip netns exec "$NS" "${arm[@]}" server --listen 127.0.0.1:22000-22009 --upstream 127.0.0.1:17002 \
-    --metrics 127.0.0.1:9122 >"$WORK/server.log" 2>&1 &
+    --metrics 127.0.0.1:9122 >"$WORKDIR/server.log" 2>&1 &
 server_pid=$!
-PIDS+=("$server_pid")
+BG_PIDS+=("$server_pid")
 ip netns exec "$NS" "${arm[@]}" client --listen 127.0.0.1:14436 --server 127.0.0.1:22000-22009 \
-    --hop-interval 1s --hop-jitter 200ms --metrics 127.0.0.1:9121 >"$WORK/client.log" 2>&1 &
+    --hop-interval 1s --hop-jitter 200ms --metrics 127.0.0.1:9121 >"$WORKDIR/client.log" 2>&1 &
 client_pid=$!
-PIDS+=("$client_pid")
+BG_PIDS+=("$client_pid")
 
-healthy() { ip netns exec "$NS" curl -fsS -m 1 "http://$1/healthz" >/dev/null 2>&1; }
-for _ in $(seq 200); do healthy 127.0.0.1:9121 && healthy 127.0.0.1:9122 && break; sleep 0.05; done
-if ! { healthy 127.0.0.1:9121 && healthy 127.0.0.1:9122; }; then fail "arm64 relays not healthy under qemu"; fi
+if ! { wait_until 10 healthz_ok "$NS" 127.0.0.1:9121 && wait_until 10 healthz_ok "$NS" 127.0.0.1:9122; }; then
+    fail "arm64 relays not healthy under qemu"
+fi
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 log "idle RSS under qemu (emulator included): client $(rss "$client_pid") KiB, server (10 ports) $(rss "$server_pid") KiB"
 
-# shellcheck source=tests/integration/echo_hop_lib.sh
-. "$(dirname "$0")/echo_hop_lib.sh"
+. "$(dirname "$0")/lib/echo_hop.sh"
 echo_until_hop "$NS" 14436 15556 127.0.0.1:9121 porthop-arm64 15
 ok "$ECHOES echoes through the arm64 relay pair under qemu, $HOPS hops"
 

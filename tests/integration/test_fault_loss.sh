@@ -2,15 +2,12 @@
 # Fault: 5% random loss on the ISP path (LAB_LOSS=5, both directions) during a
 # whole real QUIC download through both relays hopping every second: it ends
 # complete and byte-identical on one QUIC connection.
-# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
-NAME=test_fault_loss
-export LAB_LOSS=5 FAULT_LINK_RATE=20mbit FAULT_MB=16
-# shellcheck source=tests/integration/fault_lib.sh
-. "$(dirname "$0")/fault_lib.sh"
+export LAB_LOSS=5 LAB_LINK_RATE=20mbit QUIC_MB=16
+. "$(dirname "$0")/lib/lab.sh"
 
-fault_lab_up
-start_server_relay
-start_client_relay
+lab_start_quic
+lab_server_relay
+lab_client_relay
 download_start loss 50
 download_wait
 lost=$(lab_counter lost_packets)

@@ -5,14 +5,11 @@
 # the client relay keeps its session, counts the ICMP errors of the gap as
 # send_error, and the new server relay picks the flow up (the QUIC server sees
 # the new upstream socket as a path change of the same connection).
-# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
-NAME=test_fault_server_restart
-# shellcheck source=tests/integration/fault_lib.sh
-. "$(dirname "$0")/fault_lib.sh"
+. "$(dirname "$0")/lib/lab.sh"
 
-fault_lab_up
-start_server_relay --state-file "$WORK/server.state"
-start_client_relay
+lab_start_quic
+lab_server_relay --state-file "$WORKDIR/server.state"
+lab_client_relay
 download_start restart 40
 wait_bytes $(( 1 << 20 )) 15
 before=$(download_bytes)
@@ -22,13 +19,13 @@ t_kill=$(now_ns)
 log "server relay SIGKILLed at $before bytes"
 # A gap: the client relay's datagrams meet a closed port (ICMP).
 sleep 1
-start_server_relay --state-file "$WORK/server.state"
+lab_server_relay --state-file "$WORKDIR/server.state"
 gap_ms=$(( ($(now_ns) - t_kill) / 1000000 ))
 (( gap_ms <= 2000 )) || fail "restart took ${gap_ms} ms (> 2 s)"
 log "server relay restarted after ${gap_ms} ms"
 up_at_restart=$(cmetric porthop_packets_total 'direction="upstream"')
 progress() { (( $(download_bytes) > before + 65536 )); }
-if ! wait_until 15 "the download to move again" progress; then
+if ! wait_until 15 progress; then
     log "client relay: upstream packets $up_at_restart at the restart, $(cmetric porthop_packets_total 'direction="upstream"') 15 s later; new server relay: sessions $(smetric porthop_sessions), packets upstream $(smetric porthop_packets_total 'direction="upstream"')"
     fail "the download stays at $(download_bytes) bytes after the server relay restart. A download-only QUIC client sends nothing until data arrives, and the QUIC server retransmits to the killed relay's upstream socket (its old port, now closed): nothing reaches the new server relay, the connection is deadlocked (docs/reliability.md)"
 fi

@@ -3,17 +3,14 @@
 # exits with status 0 within 1 s and logs that it closed its sessions
 # ("stopping: N sessions closed", N >= 1: the shutdown path counts them with
 # reason="shutdown"). The download itself cannot survive its relay's exit.
-# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
-NAME=test_fault_sigterm
-# shellcheck source=tests/integration/fault_lib.sh
-. "$(dirname "$0")/fault_lib.sh"
+. "$(dirname "$0")/lib/lab.sh"
 
 # term_relay PID LOG WHAT: SIGTERM, exit status and time, the shutdown log line.
 term_relay() {
     local pid=$1 logf=$2 what=$3 status=0 t0 ms
     t0=$(now_ns)
     kill -TERM "$pid"
-    wait_until 1 "$what to exit" not_running "$pid" || fail "$what still runs 1 s after SIGTERM"
+    wait_until 1 not_running "$pid" || fail "$what still runs 1 s after SIGTERM"
     wait "$pid" || status=$?
     ms=$(( ($(now_ns) - t0) / 1000000 ))
     [[ $status -eq 0 ]] || fail "$what exited with status $status after SIGTERM"
@@ -22,11 +19,10 @@ term_relay() {
         fail "$what did not log its sessions closed: $(grep -i stop "$logf" || echo 'no stopping line')"
     ok "$what: exit 0 in ${ms} ms; $(grep -oE 'stopping: [0-9]+ sessions closed' "$logf")"
 }
-not_running() { ! kill -0 "$1" 2>/dev/null || [[ $(ps -o stat= -p "$1" 2>/dev/null) == Z* ]]; }
 
-fault_lab_up
-start_server_relay
-start_client_relay
+lab_start_quic
+lab_server_relay
+lab_client_relay
 download_start sigterm 30
 wait_bytes $(( 1 << 20 )) 15
 log "server sessions $(smetric porthop_sessions), client sessions $(cmetric porthop_sessions) at $(download_bytes) bytes"

@@ -13,16 +13,13 @@
 # bytes seen > 0) and count what the bounded queues refuse (queue_full), the
 # loop must not spin on writable events (CPU time well below wall time), and
 # the download ends complete and byte-identical on one QUIC connection.
-# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
-NAME=test_fault_tiny_sndbuf
-export FAULT_LINK_RATE="${FAULT_LINK_RATE:-200mbit}"
-export FAULT_MB="${FAULT_MB:-16}"
-# shellcheck source=tests/integration/fault_lib.sh
-. "$(dirname "$0")/fault_lib.sh"
+export LAB_LINK_RATE="${LAB_LINK_RATE:-200mbit}"
+export QUIC_MB="${QUIC_MB:-16}"
+. "$(dirname "$0")/lib/lab.sh"
 
-fault_lab_up
-start_server_relay
-start_client_relay --sndbuf 4096
+lab_start_quic
+lab_server_relay
+lab_client_relay --sndbuf 4096
 ip netns exec "$NS_ROUTER" tc qdisc replace dev r-lan root tbf rate 20mbit burst 32kb latency 200ms
 tck=$(clk_tck)
 metric_is_zero() { [[ $(cmetric "$1") == 0 ]]; }
@@ -53,12 +50,12 @@ ip netns exec "$NS_ROUTER" tc qdisc replace dev r-wan root tbf rate 20mbit burst
 cpu0=$(proc_cpu_ticks "$CLIENT_PID")
 t0=$(now_ns)
 ip netns exec "$NS_LAN" "$FLOOD" --dst "$ROUTER_LAN_IP" --ports 4433 --src-net "$LAN_IP/32" --src-port 40000 \
-    --count 20000 --min-size 1200 --max-size 1200 >"$WORK/blast.out" 2>&1 || fail "flood_udp: $(cat "$WORK/blast.out")"
-wait_until 5 "the client relay's queues to drain" metric_is_zero porthop_send_queue_bytes || true
+    --count 20000 --min-size 1200 --max-size 1200 >"$WORKDIR/blast.out" 2>&1 || fail "flood_udp: $(cat "$WORKDIR/blast.out")"
+wait_until 5 metric_is_zero porthop_send_queue_bytes || true
 cpu_ms=$(( ($(proc_cpu_ticks "$CLIENT_PID") - cpu0) * 1000 / tck ))
 wall_ms=$(( ($(now_ns) - t0) / 1000000 ))
 queue_full2=$(cmetric porthop_dropped_packets_total 'reason="queue_full"')
-log "blast: $(cat "$WORK/blast.out"); client relay queue_full drops ${queue_full2:-?}, CPU ${cpu_ms} ms over ${wall_ms} ms wall"
+log "blast: $(cat "$WORKDIR/blast.out"); client relay queue_full drops ${queue_full2:-?}, CPU ${cpu_ms} ms over ${wall_ms} ms wall"
 (( ${queue_full2:-0} > ${queue_full:-0} )) || fail "20000 datagrams into a 20 Mbit/s egress behind a 4 KiB send buffer: no queue_full counted"
 (( cpu_ms * 100 < wall_ms * 80 )) || fail "the client relay used ${cpu_ms} ms CPU in ${wall_ms} ms: it spins"
 kill -0 "$CLIENT_PID" || fail "the client relay died"

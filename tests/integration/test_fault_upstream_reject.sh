@@ -4,14 +4,11 @@
 # in vps, then removed). The relays survive, the server relay counts the ICMP
 # errors as send_error, and the download ends complete and byte-identical on
 # the same QUIC connection.
-# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
-NAME=test_fault_upstream_reject
-# shellcheck source=tests/integration/fault_lib.sh
-. "$(dirname "$0")/fault_lib.sh"
+. "$(dirname "$0")/lib/lab.sh"
 
-fault_lab_up
-start_server_relay
-start_client_relay
+lab_start_quic
+lab_server_relay
+lab_client_relay
 download_start reject 45
 wait_bytes $(( 1 << 20 )) 15
 errors_before=$(smetric porthop_dropped_packets_total 'reason="send_error"')

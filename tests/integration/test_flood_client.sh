@@ -1,6 +1,4 @@
 #!/usr/bin/env bash
-# Flood on the client relay; the test itself is in flood_lib.sh.
-NAME=test_flood_client
-# shellcheck source=tests/integration/flood_lib.sh
-. "$(dirname "$0")/flood_lib.sh"
+# Flood on the client relay; the test itself is in lib/flood.sh.
+. "$(dirname "$0")/lib/flood.sh"
 flood_test client

@@ -3,13 +3,13 @@
 # relay's metrics endpoint: datagrams still flow through both relays intact,
 # /metrics and /healthz still answer, and the relay's open descriptors stay
 # bounded (the endpoint keeps at most its connection cap, closing the oldest).
-. "$(dirname "$0")/prometheus/common.sh"
+. "$(dirname "$0")/lib/loopback.sh"
 
 IDLE=200
 [[ -x $PORTHOP_TOOLS/udp_exchange ]] || fail "missing $PORTHOP_TOOLS/udp_exchange"
 
 start_relays
-fds_of() { ls "/proc/$1/fd" | wc -l; }
+fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 fds_before=$(fds_of "$CLIENT_PID")
 
 check "$IDLE idle connections to http://$CLIENT_METRICS"

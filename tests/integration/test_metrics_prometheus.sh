@@ -6,7 +6,7 @@
 # PromQL expression of grafana/porthop-dashboard.json returns at least one
 # series (so a renamed metric breaks this test, not a user's dashboard).
 # Also `promtool check metrics` on both relays' real /metrics output.
-. "$(dirname "$0")/prometheus/common.sh"
+. "$(dirname "$0")/lib/loopback.sh"
 
 for cmd in prometheus promtool curl jq ss; do
     command -v "$cmd" >/dev/null || fail "missing command $cmd"
@@ -63,6 +63,8 @@ alive "$SERVER_PID" || fail "the server relay exited"
 check "every PromQL expression of the dashboard returns at least one series"
 mapfile -t exprs < <(jq -r '.. | objects | .expr? // empty' "$DASHBOARD")
 (( ${#exprs[@]} >= 10 )) || fail "only ${#exprs[@]} expressions found in $DASHBOARD"
+# Grafana's variables, literally (not shell expansions).
+# shellcheck disable=SC2016
 for expr in "${exprs[@]}"; do
     q=${expr//'$__rate_interval'/5s}
     q=${q//'$job'/.*}

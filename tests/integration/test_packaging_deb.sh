@@ -18,51 +18,32 @@
 # already installed, the test is skipped rather than touch that install.
 set -eEu -o pipefail
 
-TEST_NAME=$(basename "$0" .sh)
 SRC=${PORTHOP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 : "${PORTHOP_BIN:=$SRC/build/porthop}"
 
-log()  { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
-ok()   { printf '[%s]   ok: %s\n' "$TEST_NAME" "$*"; }
-fail() { printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
-skip() { printf '[%s] SKIP: %s\n' "$TEST_NAME" "$*"; exit 0; }
+. "$(dirname "$0")/lib/base.sh"
 
 [[ $(id -u) -eq 0 ]] || skip "needs root (dpkg -i, network namespaces)"
 command -v dpkg-deb >/dev/null || skip "not a Debian system (no dpkg-deb)"
 if dpkg-query -W -f='${db:Status-Abbrev}' porthop 2>/dev/null | grep -q '^[ih]'; then
     skip "a porthop package is already installed here; not touching it (dpkg -P porthop to run this test)"
 fi
-for tool in lintian socat jq curl setpriv; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (make deps installs it)"
-done
+require_commands lintian socat jq curl setpriv
 
-WORK=$(mktemp -d /tmp/porthop-it-"$TEST_NAME".XXXXXX)
+harness_init
 NS=porthop-pkg-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 INSTALLED=0
-PIDS=()
 
-cleanup() {
-    local rc=$?
-    set +e
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-    ip netns del "$NS" 2>/dev/null
-    if ((INSTALLED)); then dpkg -P porthop >/dev/null 2>&1; fi
-    if ((rc != 0)); then
-        for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
+# shellcheck disable=SC2317  # called by harness_cleanup
+deb_cleanup() { if ((INSTALLED)); then dpkg -P porthop >/dev/null 2>&1; fi; }
+on_cleanup deb_cleanup
 
-start=$(date +%s)
 
 # --- build -----------------------------------------------------------------
 if [[ -n "${PORTHOP_DEB:-}" ]]; then
     deb=$PORTHOP_DEB
 else
-    deb=$(bash "$SRC/packaging/deb/build-deb.sh" --binary "$PORTHOP_BIN" --out "$WORK" | tail -n 1)
+    deb=$(bash "$SRC/packaging/deb/build-deb.sh" --binary "$PORTHOP_BIN" --out "$WORKDIR" | tail -n 1)
 fi
 [[ -f "$deb" ]] || fail "no package built"
 ok "built $(basename "$deb") ($(stat -c %s "$deb") bytes)"
@@ -84,7 +65,7 @@ done
 ok "porthop(1) documents every option of client, server and probe --help"
 
 # --- install -----------------------------------------------------------------
-dpkg -i "$deb" >"$WORK/dpkg-install.log" 2>&1 || fail "dpkg -i failed: $(tail -n 5 "$WORK/dpkg-install.log")"
+dpkg -i "$deb" >"$WORKDIR/dpkg-install.log" 2>&1 || fail "dpkg -i failed: $(tail -n 5 "$WORKDIR/dpkg-install.log")"
 INSTALLED=1
 mapfile -t pkg_paths < <(dpkg -L porthop)
 ok "dpkg -i: installed ${#pkg_paths[@]} paths"
@@ -118,34 +99,32 @@ fi
 
 # --- a relay pair from the installed example configs ------------------------
 ip netns add "$NS"
+NAMESPACES+=("$NS")
 ip -n "$NS" link set lo up
 # Only the addresses change; every other key of the examples stays.
 jq '.listen = "127.0.0.1:14433" | .server = "127.0.0.1:20000-20009" | ."hop-interval" = "1s" | ."hop-jitter" = "200ms"' \
-    /usr/share/doc/porthop/examples/client.json >"$WORK/client.json"
+    /usr/share/doc/porthop/examples/client.json >"$WORKDIR/client.json"
 jq '.listen = "127.0.0.1:20000-20009" | .upstream = "127.0.0.1:17000"' \
-    /usr/share/doc/porthop/examples/server.json >"$WORK/server.json"
-chmod 0755 "$WORK"
-chmod 0644 "$WORK/client.json" "$WORK/server.json"
+    /usr/share/doc/porthop/examples/server.json >"$WORKDIR/server.json"
+chmod 0755 "$WORKDIR"
+chmod 0644 "$WORKDIR/client.json" "$WORKDIR/server.json"
 
 # As the units run it: a user that owns nothing, no capabilities.
 as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
-ip netns exec "$NS" socat UDP4-RECVFROM:17000,bind=127.0.0.1,fork EXEC:cat >"$WORK/echo.log" 2>&1 &
-PIDS+=($!)
-ip netns exec "$NS" "${as_nobody[@]}" /usr/bin/porthop server --config "$WORK/server.json" >"$WORK/server.log" 2>&1 &
+ip netns exec "$NS" socat UDP4-RECVFROM:17000,bind=127.0.0.1,fork EXEC:cat >"$WORKDIR/echo.log" 2>&1 &
+BG_PIDS+=($!)
+ip netns exec "$NS" "${as_nobody[@]}" /usr/bin/porthop server --config "$WORKDIR/server.json" >"$WORKDIR/server.log" 2>&1 &
 server_pid=$!
-PIDS+=("$server_pid")
-ip netns exec "$NS" "${as_nobody[@]}" /usr/bin/porthop client --config "$WORK/client.json" >"$WORK/client.log" 2>&1 &
+BG_PIDS+=("$server_pid")
+ip netns exec "$NS" "${as_nobody[@]}" /usr/bin/porthop client --config "$WORKDIR/client.json" >"$WORKDIR/client.log" 2>&1 &
 client_pid=$!
-PIDS+=("$client_pid")
+BG_PIDS+=("$client_pid")
 
-healthy() { ip netns exec "$NS" curl -fsS -m 1 "http://$1/healthz" >/dev/null 2>&1; }
-for _ in $(seq 100); do healthy 127.0.0.1:9101 && healthy 127.0.0.1:9102 && break; sleep 0.05; done
-healthy 127.0.0.1:9101 || fail "client relay not healthy on :9101"
-healthy 127.0.0.1:9102 || fail "server relay not healthy on :9102"
+wait_until 5 healthz_ok "$NS" 127.0.0.1:9101 || fail "client relay not healthy on :9101"
+wait_until 5 healthz_ok "$NS" 127.0.0.1:9102 || fail "server relay not healthy on :9102"
 ok "relay pair up from the example configs (client :9101, server :9102 healthy)"
 
-# shellcheck source=tests/integration/echo_hop_lib.sh
-. "$(dirname "$0")/echo_hop_lib.sh"
+. "$(dirname "$0")/lib/echo_hop.sh"
 echo_until_hop "$NS" 14433 15555 127.0.0.1:9101 porthop-deb 10
 ok "$ECHOES echoes through the installed relay pair, $HOPS hops on the way"
 
@@ -155,9 +134,9 @@ wait "$server_pid" || fail "server relay: exit status $? on SIGTERM"
 ok "both relays exit 0 on SIGTERM"
 
 # --- remove and purge ----------------------------------------------------------
-dpkg -r porthop >"$WORK/dpkg-remove.log" 2>&1 || fail "dpkg -r failed: $(tail -n 5 "$WORK/dpkg-remove.log")"
+dpkg -r porthop >"$WORKDIR/dpkg-remove.log" 2>&1 || fail "dpkg -r failed: $(tail -n 5 "$WORKDIR/dpkg-remove.log")"
 [[ ! -e /usr/bin/porthop ]] || fail "dpkg -r left /usr/bin/porthop"
-dpkg -P porthop >"$WORK/dpkg-purge.log" 2>&1 || fail "dpkg -P failed: $(tail -n 5 "$WORK/dpkg-purge.log")"
+dpkg -P porthop >"$WORKDIR/dpkg-purge.log" 2>&1 || fail "dpkg -P failed: $(tail -n 5 "$WORKDIR/dpkg-purge.log")"
 INSTALLED=0
 ! dpkg-query -W porthop >/dev/null 2>&1 || fail "dpkg still knows porthop after dpkg -P"
 left=()
@@ -169,4 +148,3 @@ for d in /usr/share/doc/porthop /etc/porthop; do [[ -e $d ]] && left+=("$d"); do
 ((${#left[@]} == 0)) || fail "left behind after purge: ${left[*]}"
 ok "dpkg -r and dpkg -P: nothing of the package left"
 
-log "PASS in $(( $(date +%s) - start )) s"

@@ -16,42 +16,22 @@
 #     (in a private network namespace).
 set -eEu -o pipefail
 
-TEST_NAME=$(basename "$0" .sh)
 SRC=${PORTHOP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 : "${PORTHOP_BIN:=$SRC/build/porthop}"
 OWRT=$SRC/packaging/openwrt
 
-log()  { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
-ok()   { printf '[%s]   ok: %s\n' "$TEST_NAME" "$*"; }
-fail() { printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
+. "$(dirname "$0")/lib/base.sh"
 
-for tool in shellcheck jq; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (make deps installs it)"
-done
+require_commands shellcheck jq
 
-WORK=$(mktemp -d /tmp/porthop-it-"$TEST_NAME".XXXXXX)
+harness_init
 NS=""
-PIDS=()
-cleanup() {
-    local rc=$?
-    set +e
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-    [[ -n "$NS" ]] && ip netns del "$NS" 2>/dev/null
-    if ((rc != 0)); then
-        for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
 
 # --- shellcheck ------------------------------------------------------------------
 shellcheck "$OWRT/files/porthop.init" || fail "shellcheck: packaging/openwrt/files/porthop.init"
 shellcheck -s sh "$SRC"/packaging/deb/{postinst,prerm,postrm} || fail "shellcheck: deb maintainer scripts"
-# -x from the source tree: the tests' `# shellcheck source=` paths are
-# relative to it.
-(cd "$SRC" && shellcheck -x packaging/deb/build-deb.sh packaging/cross/build-cross.sh \
+# -x -P SCRIPTDIR, as make lint: a script's sources are found next to it.
+(cd "$SRC" && shellcheck -x -P SCRIPTDIR packaging/deb/build-deb.sh packaging/cross/build-cross.sh \
     tests/integration/test_packaging_*.sh tests/integration/test_cross_*.sh) || fail "shellcheck: packaging scripts"
 ok "shellcheck: init script, maintainer scripts, build and test scripts"
 
@@ -90,7 +70,7 @@ want_main='{"listen":"192.168.1.1:4433","server":"vps.example.com:20000-20999","
   "hop-jitter":"2s","idle-timeout":"60s","max-sessions":1024,"metrics":"127.0.0.1:9101","log-level":"info"}'
 client_opts=$("$PORTHOP_BIN" client --help | grep -o -- '--[a-z][a-z-]*' | sed 's/^--//' | sort -u)
 
-cat >"$WORK/edge.uci" <<'EOF'
+cat >"$WORKDIR/edge.uci" <<'EOF'
 package porthop
 
 config server 'other'
@@ -128,21 +108,21 @@ for a in "${awks[@]}"; do
     [[ $(jq -r 'keys_unsorted | join(" ")' <<<"$got") == "listen server hop-interval hop-jitter idle-timeout max-sessions metrics log-level" ]] ||
         fail "$a: keys out of the file's order: $got"
 
-    got=$(translate "$a" edge "$WORK/edge.uci") || fail "$a: uci2json failed on the edge cases"
+    got=$(translate "$a" edge "$WORKDIR/edge.uci") || fail "$a: uci2json failed on the edge cases"
     jq -e --argjson want "$want_edge" '. == $want' >/dev/null <<<"$got" || fail "$a: edge cases: got $got"
 
-    if translate "$a" absent "$OWRT/files/porthop.config" >"$WORK/absent.json" 2>"$WORK/absent.err"; then
+    if translate "$a" absent "$OWRT/files/porthop.config" >"$WORKDIR/absent.json" 2>"$WORKDIR/absent.err"; then
         fail "$a: a missing section translated"
     fi
-    grep -q "no section 'absent'" "$WORK/absent.err" || fail "$a: missing section message: $(cat "$WORK/absent.err")"
-    printf "config client 'x'\n\toption listen 'open\n" >"$WORK/bad.uci"
-    if translate "$a" x "$WORK/bad.uci" >/dev/null 2>"$WORK/bad.err"; then fail "$a: an unterminated quote translated"; fi
-    grep -q "unterminated quote" "$WORK/bad.err" || fail "$a: unterminated quote message: $(cat "$WORK/bad.err")"
+    grep -q "no section 'absent'" "$WORKDIR/absent.err" || fail "$a: missing section message: $(cat "$WORKDIR/absent.err")"
+    printf "config client 'x'\n\toption listen 'open\n" >"$WORKDIR/bad.uci"
+    if translate "$a" x "$WORKDIR/bad.uci" >/dev/null 2>"$WORKDIR/bad.err"; then fail "$a: an unterminated quote translated"; fi
+    grep -q "unterminated quote" "$WORKDIR/bad.err" || fail "$a: unterminated quote message: $(cat "$WORKDIR/bad.err")"
 done
 ok "uci2json.awk under ${awks[*]}: shipped config, quoting/escapes/booleans/counts/lists, missing section, bad quote"
 
 # --- the init script with procd stubbed -----------------------------------------
-cat >"$WORK/loopback.uci" <<'EOF'
+cat >"$WORKDIR/loopback.uci" <<'EOF'
 config server 'vps'
 	option enabled '1'
 	option listen '127.0.0.1:21000-21009'
@@ -163,7 +143,7 @@ config client 'off'
 	option server '127.0.0.1:21000-21009'
 EOF
 
-cat >"$WORK/stubs.sh" <<'EOF'
+cat >"$WORKDIR/stubs.sh" <<'EOF'
 # Stand-ins for OpenWrt's /lib/functions.sh and procd.sh, over $UCI_FILE.
 uci() { [ "$*" = "-q -n export porthop" ] || { echo "uci stub: unexpected: uci $*" >&2; return 1; }; cat "$UCI_FILE"; }
 logger() { echo "logger: $*"; }
@@ -188,15 +168,15 @@ procd_close_instance() { echo "end"; }
 procd_add_reload_trigger() { echo "reload trigger $*"; }
 EOF
 # shellcheck disable=SC2016 # expanded by dash, from its arguments
-UCI_FILE=$WORK/loopback.uci dash -c '
+UCI_FILE=$WORKDIR/loopback.uci dash -c '
     . "$0"; . "$1"
     UCI2JSON=$2; RUNDIR=$3
     start_service
     service_triggers
-' "$WORK/stubs.sh" "$OWRT/files/porthop.init" "$OWRT/files/uci2json.awk" "$WORK/run" >"$WORK/procd.log" 2>&1 ||
-    fail "init script start_service failed: $(cat "$WORK/procd.log")"
+' "$WORKDIR/stubs.sh" "$OWRT/files/porthop.init" "$OWRT/files/uci2json.awk" "$WORKDIR/run" >"$WORKDIR/procd.log" 2>&1 ||
+    fail "init script start_service failed: $(cat "$WORKDIR/procd.log")"
 want_procd="instance lan
-  command /usr/bin/porthop client --config $WORK/run/lan.json
+  command /usr/bin/porthop client --config $WORKDIR/run/lan.json
   user porthop
   limits nofile=65536 65536
   reload_signal HUP
@@ -205,7 +185,7 @@ want_procd="instance lan
   stderr 1
 end
 instance vps
-  command /usr/bin/porthop server --config $WORK/run/vps.json
+  command /usr/bin/porthop server --config $WORKDIR/run/vps.json
   user porthop
   limits nofile=65536 65536
   reload_signal HUP
@@ -214,9 +194,9 @@ instance vps
   stderr 1
 end
 reload trigger porthop"
-[[ "$(cat "$WORK/procd.log")" == "$want_procd" ]] ||
-    fail "init script: procd calls differ; got:"$'\n'"$(cat "$WORK/procd.log")"
-[[ ! -e "$WORK/run/off.json" ]] || fail "init script wrote a config for the disabled section"
+[[ "$(cat "$WORKDIR/procd.log")" == "$want_procd" ]] ||
+    fail "init script: procd calls differ; got:"$'\n'"$(cat "$WORKDIR/procd.log")"
+[[ ! -e "$WORKDIR/run/off.json" ]] || fail "init script wrote a config for the disabled section"
 ok "init script: one procd instance per enabled section (lan, vps), disabled one skipped, reload trigger"
 
 # --- porthop runs the translation ---------------------------------------------------
@@ -226,16 +206,17 @@ if [[ $(id -u) -ne 0 ]] || ! command -v socat >/dev/null; then
 fi
 NS=porthop-owrt-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 ip netns add "$NS"
+NAMESPACES+=("$NS")
 ip -n "$NS" link set lo up
-ip netns exec "$NS" socat UDP4-RECVFROM:17001,bind=127.0.0.1,fork EXEC:cat >"$WORK/echo.log" 2>&1 &
-PIDS+=($!)
-ip netns exec "$NS" "$PORTHOP_BIN" server --config "$WORK/run/vps.json" >"$WORK/server.log" 2>&1 &
-PIDS+=($!)
-ip netns exec "$NS" "$PORTHOP_BIN" client --config "$WORK/run/lan.json" >"$WORK/client.log" 2>&1 &
-PIDS+=($!)
-healthy() { ip netns exec "$NS" curl -fsS -m 1 "http://$1/healthz" >/dev/null 2>&1; }
-for _ in $(seq 100); do healthy 127.0.0.1:9111 && healthy 127.0.0.1:9112 && break; sleep 0.05; done
-if ! { healthy 127.0.0.1:9111 && healthy 127.0.0.1:9112; }; then fail "relays from the translated configs are not healthy"; fi
+ip netns exec "$NS" socat UDP4-RECVFROM:17001,bind=127.0.0.1,fork EXEC:cat >"$WORKDIR/echo.log" 2>&1 &
+BG_PIDS+=($!)
+ip netns exec "$NS" "$PORTHOP_BIN" server --config "$WORKDIR/run/vps.json" >"$WORKDIR/server.log" 2>&1 &
+BG_PIDS+=($!)
+ip netns exec "$NS" "$PORTHOP_BIN" client --config "$WORKDIR/run/lan.json" >"$WORKDIR/client.log" 2>&1 &
+BG_PIDS+=($!)
+if ! { wait_until 5 healthz_ok "$NS" 127.0.0.1:9111 && wait_until 5 healthz_ok "$NS" 127.0.0.1:9112; }; then
+    fail "relays from the translated configs are not healthy"
+fi
 reply=$(echo porthop-owrt | ip netns exec "$NS" socat -T 2 - UDP4:127.0.0.1:14434) || true
 [[ "$reply" == porthop-owrt ]] || fail "echo through the relays from the translated configs: got '$reply'"
 ok "porthop runs the translated client and server sections: an echo goes through"

@@ -14,83 +14,59 @@
 # (main.cpp not wired to src/service yet).
 set -eEu -o pipefail
 
-TEST_NAME=$(basename "$0" .sh)
 SRC=${PORTHOP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 : "${PORTHOP_BIN:=$SRC/build/porthop}"
 BIN=${PORTHOP_SERVICE_BIN:-$PORTHOP_BIN}
 
-log()  { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
-ok()   { printf '[%s]   ok: %s\n' "$TEST_NAME" "$*"; }
-fail() { printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
-skip() { printf '[%s] SKIP: %s\n' "$TEST_NAME" "$*"; exit 0; }
+. "$(dirname "$0")/lib/base.sh"
 
 [[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces)"
 grep -aq 'SIGHUP: re-read' "$BIN" ||
     skip "$BIN has no SIGHUP handling: main.cpp is not wired to src/service yet"
-for tool in socat curl jq; do command -v "$tool" >/dev/null || fail "$tool is missing (make deps installs it)"; done
+require_commands socat curl jq
 
-WORK=$(mktemp -d /tmp/porthop-it-"$TEST_NAME".XXXXXX)
+harness_init
 NS=porthop-svc-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-PIDS=()
-cleanup() {
-    local rc=$?
-    set +e
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-    ip netns del "$NS" 2>/dev/null
-    if ((rc != 0)); then
-        for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
 
-wait_for() {  # SECONDS CMD...
-    local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
-    until "$@" >/dev/null 2>&1; do
-        (( $(date +%s%N) / 1000000 >= deadline )) && return 1
-        sleep 0.05
-    done
-}
 # Occurrences, not lines: datagrams are appended without separators.
 count() { grep -ao -- "$1" "$2" | wc -l; }
 
 ip netns add "$NS"
+NAMESPACES+=("$NS")
 ip -n "$NS" link set lo up
-ip netns exec "$NS" socat UDP4-RECVFROM:17003,bind=127.0.0.1,fork EXEC:cat >"$WORK/echo.log" 2>&1 &
-PIDS+=($!)
-ip netns exec "$NS" "$BIN" server --listen 127.0.0.1:23000-23009 --upstream 127.0.0.1:17003 >"$WORK/server.log" 2>&1 &
-PIDS+=($!)
+ip netns exec "$NS" socat UDP4-RECVFROM:17003,bind=127.0.0.1,fork EXEC:cat >"$WORKDIR/echo.log" 2>&1 &
+BG_PIDS+=($!)
+ip netns exec "$NS" "$BIN" server --listen 127.0.0.1:23000-23009 --upstream 127.0.0.1:17003 >"$WORKDIR/server.log" 2>&1 &
+BG_PIDS+=($!)
 
 # systemd's side of sd_notify: a datagram socket; every message appended.
-ip netns exec "$NS" socat -u UNIX-RECV:"$WORK/notify.sock" OPEN:"$WORK/notify.log",creat,append &
-PIDS+=($!)
-wait_for 5 test -S "$WORK/notify.sock" || fail "notify socket not created"
+ip netns exec "$NS" socat -u UNIX-RECV:"$WORKDIR/notify.sock" OPEN:"$WORKDIR/notify.log",creat,append &
+BG_PIDS+=($!)
+wait_until 5 test -S "$WORKDIR/notify.sock" || fail "notify socket not created"
 
-cat >"$WORK/client.json" <<'EOF'
+cat >"$WORKDIR/client.json" <<'EOF'
 {"listen": "127.0.0.1:14437", "server": "127.0.0.1:23000-23009", "hop-interval": "1s",
  "log-level": "info", "metrics": "127.0.0.1:9131"}
 EOF
 # WATCHDOG_PID must be the relay's own pid, as systemd sets it.
 # shellcheck disable=SC2016 # expanded by sh
-ip netns exec "$NS" env NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=400000 \
-    sh -c 'WATCHDOG_PID=$$ exec "$0" "$@"' "$BIN" client --config "$WORK/client.json" >"$WORK/client.log" 2>&1 &
+ip netns exec "$NS" env NOTIFY_SOCKET="$WORKDIR/notify.sock" WATCHDOG_USEC=400000 \
+    sh -c 'WATCHDOG_PID=$$ exec "$0" "$@"' "$BIN" client --config "$WORKDIR/client.json" >"$WORKDIR/client.log" 2>&1 &
 client_pid=$!
-PIDS+=("$client_pid")
+BG_PIDS+=("$client_pid")
 
-wait_for 10 grep -q 'READY=1' "$WORK/notify.log" || fail "no READY=1 on NOTIFY_SOCKET"
-grep -q 'STATUS=client relay' "$WORK/notify.log" || fail "READY=1 came without STATUS=client relay...: $(cat "$WORK/notify.log")"
-ok "READY=1 with $(grep -a -m1 STATUS= "$WORK/notify.log")"
+wait_until 10 grep -q 'READY=1' "$WORKDIR/notify.log" || fail "no READY=1 on NOTIFY_SOCKET"
+grep -q 'STATUS=client relay' "$WORKDIR/notify.log" || fail "READY=1 came without STATUS=client relay...: $(cat "$WORKDIR/notify.log")"
+ok "READY=1 with $(grep -a -m1 STATUS= "$WORKDIR/notify.log")"
 # Pings every 200 ms: three must arrive within 1.2 s of READY (polled).
 t0=$(date +%s%N)
-until (($(count 'WATCHDOG=1' "$WORK/notify.log") >= 3)); do
-    (($(date +%s%N) - t0 < 1200000000)) || fail "$(count 'WATCHDOG=1' "$WORK/notify.log") WATCHDOG=1 in 1.2 s with WATCHDOG_USEC=400000 (a ping every 200 ms)"
+until (($(count 'WATCHDOG=1' "$WORKDIR/notify.log") >= 3)); do
+    (($(date +%s%N) - t0 < 1200000000)) || fail "$(count 'WATCHDOG=1' "$WORKDIR/notify.log") WATCHDOG=1 in 1.2 s with WATCHDOG_USEC=400000 (a ping every 200 ms)"
     sleep 0.05   # poll interval
 done
 ok "3 watchdog pings in $(( ($(date +%s%N) - t0) / 1000000 )) ms (WATCHDOG_USEC=400000)"
 
-echo_once() {  # TAG: one datagram of the test's one session (fixed source port)
+session_echo() {  # TAG: one datagram of the test's one session (fixed source port)
     local reply
     reply=$(echo "$1" | ip netns exec "$NS" socat -T 2 - UDP4:127.0.0.1:14437,sourceport=15557,reuseaddr) || true
     [[ "$reply" == "$1" ]] || fail "echo '$1' through the relays: got '$reply'"
@@ -99,59 +75,59 @@ opened() {
     ip netns exec "$NS" curl -fsS -m 2 http://127.0.0.1:9131/metrics |
         awk '/^porthop_sessions_opened_total/ { n += $2 } END { print n + 0 }'
 }
-alive() { kill -0 "$client_pid" 2>/dev/null || fail "the client relay died: $(tail -n 5 "$WORK/client.log")"; }
+client_alive() { kill -0 "$client_pid" 2>/dev/null || fail "the client relay died: $(tail -n 5 "$WORKDIR/client.log")"; }
 hup() {  # sends SIGHUP and waits for the reload's READY=1
     local before
-    before=$(count 'READY=1' "$WORK/notify.log")
+    before=$(count 'READY=1' "$WORKDIR/notify.log")
     kill -HUP "$client_pid"
-    more_ready() { (( $(count 'READY=1' "$WORK/notify.log") > before )); }
-    wait_for 5 more_ready || fail "no READY=1 after SIGHUP"
-    alive
+    more_ready() { (( $(count 'READY=1' "$WORKDIR/notify.log") > before )); }
+    wait_until 5 more_ready || fail "no READY=1 after SIGHUP"
+    client_alive
 }
 
-echo_once before-reload
+session_echo before-reload
 [[ $(opened) == 1 ]] || fail "sessions opened before the reloads: $(opened), want 1"
 
 # 1. log level: applies, session kept.
-jq '."log-level" = "debug"' "$WORK/client.json" >"$WORK/c.new" && mv "$WORK/c.new" "$WORK/client.json"
+jq '."log-level" = "debug"' "$WORKDIR/client.json" >"$WORKDIR/c.new" && mv "$WORKDIR/c.new" "$WORKDIR/client.json"
 hup
-grep -q 'SIGHUP: log-level info -> debug' "$WORK/client.log" || fail "log-level change not logged"
-(( $(count 'RELOADING=1' "$WORK/notify.log") >= 1 )) || fail "no RELOADING=1 on SIGHUP"
-echo_once after-log-level
+grep -q 'SIGHUP: log-level info -> debug' "$WORKDIR/client.log" || fail "log-level change not logged"
+(( $(count 'RELOADING=1' "$WORKDIR/notify.log") >= 1 )) || fail "no RELOADING=1 on SIGHUP"
+session_echo after-log-level
 [[ $(opened) == 1 ]] || fail "the reload dropped the session (sessions opened: $(opened))"
 ok "SIGHUP log-level info -> debug applied, RELOADING=1/READY=1 sent, session kept"
 
 # 2. listen: refused, old config kept.
-jq '.listen = "127.0.0.1:14438"' "$WORK/client.json" >"$WORK/c.new" && mv "$WORK/c.new" "$WORK/client.json"
+jq '.listen = "127.0.0.1:14438"' "$WORKDIR/client.json" >"$WORKDIR/c.new" && mv "$WORKDIR/c.new" "$WORKDIR/client.json"
 hup
-grep -q 'SIGHUP: listen cannot change without a restart (127.0.0.1:14437 -> 127.0.0.1:14438)' "$WORK/client.log" ||
+grep -q 'SIGHUP: listen cannot change without a restart (127.0.0.1:14437 -> 127.0.0.1:14438)' "$WORKDIR/client.log" ||
     fail "a listen change was not refused by name"
-grep -q 'running configuration kept' "$WORK/client.log" || fail "refusal does not say the configuration is kept"
-echo_once after-listen-refused
+grep -q 'running configuration kept' "$WORKDIR/client.log" || fail "refusal does not say the configuration is kept"
+session_echo after-listen-refused
 ok "SIGHUP with a new listen: refused by name, old config kept, still relaying"
 
 # 3. invalid file: refused.
-echo '{"listen": ' >"$WORK/client.json"
+echo '{"listen": ' >"$WORKDIR/client.json"
 hup
-grep -q 'SIGHUP: --config .*invalid JSON.*running configuration kept' "$WORK/client.log" || fail "invalid config not reported"
-echo_once after-invalid
+grep -q 'SIGHUP: --config .*invalid JSON.*running configuration kept' "$WORKDIR/client.log" || fail "invalid config not reported"
+session_echo after-invalid
 ok "SIGHUP with invalid JSON: reported, relay keeps running"
 
 # 4. hop-interval: applied at run time, the session kept.
-cat >"$WORK/client.json" <<'EOF'
+cat >"$WORKDIR/client.json" <<'EOF'
 {"listen": "127.0.0.1:14437", "server": "127.0.0.1:23000-23009", "hop-interval": "3s",
  "log-level": "debug", "metrics": "127.0.0.1:9131"}
 EOF
 hup
-if grep -q 'SIGHUP: hop-interval 1s -> 3s' "$WORK/client.log"; then
+if grep -q 'SIGHUP: hop-interval 1s -> 3s' "$WORKDIR/client.log"; then
     ok "SIGHUP hop-interval 1s -> 3s applied"
 else
-    fail "hop-interval change not applied: $(grep SIGHUP "$WORK/client.log" | tail -2)"
+    fail "hop-interval change not applied: $(grep SIGHUP "$WORKDIR/client.log" | tail -2)"
 fi
-echo_once after-hop-interval
+session_echo after-hop-interval
 [[ $(opened) == 1 ]] || fail "sessions opened after the reloads: $(opened), want 1"
 
 kill -TERM "$client_pid"
 wait "$client_pid" || fail "client relay: exit status $? on SIGTERM"
-wait_for 2 grep -q 'STOPPING=1' "$WORK/notify.log" || fail "no STOPPING=1 on SIGTERM"
+wait_until 2 grep -q 'STOPPING=1' "$WORKDIR/notify.log" || fail "no STOPPING=1 on SIGTERM"
 ok "SIGTERM: STOPPING=1, exit 0"

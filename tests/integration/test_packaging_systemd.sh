@@ -22,40 +22,28 @@
 # root, and nothing a run writes stays. The container is stopped on any exit.
 set -eEu -o pipefail
 
-TEST_NAME=$(basename "$0" .sh)
 SRC=${PORTHOP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 : "${PORTHOP_BIN:=$SRC/build/porthop}"
 ROOT=${PORTHOP_SYSTEMD_ROOT:-/var/cache/porthop-test/bookworm-systemd}
 
-log()  { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
-ok()   { printf '[%s]   ok: %s\n' "$TEST_NAME" "$*"; }
-fail() { printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
-skip() { printf '[%s] SKIP: %s\n' "$TEST_NAME" "$*"; exit 0; }
+. "$(dirname "$0")/lib/base.sh"
 
 [[ $(id -u) -eq 0 ]] || skip "needs root (debootstrap, systemd-nspawn)"
 command -v dpkg-deb >/dev/null || skip "not a Debian system (no dpkg-deb)"
-for tool in debootstrap systemd-nspawn nsenter socat curl jq flock; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (make deps installs it)"
-done
+require_commands debootstrap systemd-nspawn nsenter socat curl jq flock
 
-# shellcheck source=tests/integration/systemd_root_lib.sh
-. "$(dirname "$0")/systemd_root_lib.sh"
-# shellcheck source=tests/integration/echo_hop_lib.sh
-. "$(dirname "$0")/echo_hop_lib.sh"
+. "$(dirname "$0")/lib/systemd_root.sh"
+. "$(dirname "$0")/lib/echo_hop.sh"
 
-WORK=$(mktemp -d /tmp/porthop-it-"$TEST_NAME".XXXXXX)
+harness_init
 ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 NS=porthop-sd-$ID
 NSPAWN_PID=""
 CPID=""
-PIDS=()
 
-cleanup() {
-    local rc=$?
-    set +e
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-    if ((rc != 0)) && [[ -n "$CPID" ]]; then
+# shellcheck disable=SC2317  # called by harness_cleanup
+container_cleanup() {
+    if ((HARNESS_RC != 0)) && [[ -n "$CPID" ]]; then
         echo "--- journal of the porthop units (last lines)"
         cin journalctl --no-pager -n 60 -u 'porthop-*' 2>&1
         cin systemctl --no-pager --failed 2>&1
@@ -64,44 +52,29 @@ cleanup() {
     if [[ -n "$NSPAWN_PID" ]]; then
         # SIGTERM: nspawn asks the container's systemd to power off.
         kill -TERM "$NSPAWN_PID" 2>/dev/null
-        wait_for 20 gone "$NSPAWN_PID" || kill -KILL "$NSPAWN_PID" 2>/dev/null
+        wait_until 20 not_running "$NSPAWN_PID" || kill -KILL "$NSPAWN_PID" 2>/dev/null
         wait "$NSPAWN_PID" 2>/dev/null
     fi
-    if ((rc != 0)); then
-        for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
 }
-trap cleanup EXIT
+on_cleanup container_cleanup
 
-wait_for() {  # SECONDS CMD...: poll CMD every 50 ms until it succeeds
-    local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
-    until "$@" >/dev/null 2>&1; do
-        (( $(date +%s%N) / 1000000 >= deadline )) && return 1
-        sleep 0.05
-    done
-}
-gone() { ! kill -0 "$1" 2>/dev/null; }
 cin() { nsenter -t "$CPID" -a "$@"; }               # a command inside the container
 prop() { cin systemctl show -P "$2" "$1"; }          # prop UNIT PROPERTY
 journal() { cin journalctl --no-pager -o cat -u "$1"; }
-healthy() { ip netns exec "$NS" curl -fsS -m 1 "http://$1/healthz" >/dev/null 2>&1; }
 echo_once() {  # echo_once SOURCE_PORT TAG: one datagram through the client unit
     local reply
     reply=$(echo "$2" | ip netns exec "$NS" socat -T 2 - "UDP4:127.0.0.1:14433,sourceport=$1,reuseaddr") || true
     [[ "$reply" == "$2" ]]
 }
 
-start=$(date +%s)
 
 # --- the package and the root ---------------------------------------------------
 if [[ -n "${PORTHOP_DEB:-}" ]]; then
-    cp "$PORTHOP_DEB" "$WORK/"
+    cp "$PORTHOP_DEB" "$WORKDIR/"
 else
-    bash "$SRC/packaging/deb/build-deb.sh" --binary "$PORTHOP_BIN" --out "$WORK" >"$WORK/build-deb.log"
+    bash "$SRC/packaging/deb/build-deb.sh" --binary "$PORTHOP_BIN" --out "$WORKDIR" >"$WORKDIR/build-deb.log"
 fi
-deb=$(ls "$WORK"/porthop_*.deb)
+deb=$(ls "$WORKDIR"/porthop_*.deb)
 mapfile -t depends < <(deb_depends "$deb")
 t_root=$(date +%s)
 ensure_systemd_root "$ROOT" "${depends[@]}" || fail "cannot make the Debian 12 root in $ROOT"
@@ -110,11 +83,11 @@ ok "root $ROOT ready in $(( $(date +%s) - t_root )) s (holds ${depends[*]})"
     fail "$ROOT has /bin/kill (procps): the reload check would not prove anything"
 
 # --- boot ------------------------------------------------------------------------------
-mkdir "$WORK/share"
-cp "$deb" "$WORK/share/porthop.deb"
+mkdir "$WORKDIR/share"
+cp "$deb" "$WORKDIR/share/porthop.deb"
 systemd-nspawn -q -b --register=no --keep-unit --volatile=overlay --private-network \
-    -D "$ROOT" -M "porthop-$ID" --bind-ro="$WORK/share:/porthop-test" \
-    </dev/null >"$WORK/nspawn.log" 2>&1 &
+    -D "$ROOT" -M "porthop-$ID" --bind-ro="$WORKDIR/share:/porthop-test" \
+    </dev/null >"$WORKDIR/nspawn.log" 2>&1 &
 NSPAWN_PID=$!
 init_pid() {  # the container's PID 1 (a child of nspawn running systemd)
     local p
@@ -123,14 +96,14 @@ init_pid() {  # the container's PID 1 (a child of nspawn running systemd)
     done
     return 1
 }
-wait_for 20 init_pid || fail "systemd-nspawn did not start the container's systemd"
+wait_until 20 init_pid || fail "systemd-nspawn did not start the container's systemd"
 booted() { [[ $(cin systemctl is-system-running 2>/dev/null) =~ ^(running|degraded)$ ]]; }
-wait_for 60 booted || fail "the container did not finish booting: $(cin systemctl is-system-running 2>&1)"
+wait_until 60 booted || fail "the container did not finish booting: $(cin systemctl is-system-running 2>&1)"
 ok "container booted ($(cin systemctl is-system-running 2>&1); systemd $(cin systemctl --version | awk 'NR == 1 {print $2}'))"
 ip netns attach "$NS" "$CPID"
 ip -n "$NS" link set lo up
 
-cin dpkg -i /porthop-test/porthop.deb >"$WORK/dpkg.log" 2>&1 || fail "dpkg -i in the container: $(tail -n 5 "$WORK/dpkg.log")"
+cin dpkg -i /porthop-test/porthop.deb >"$WORKDIR/dpkg.log" 2>&1 || fail "dpkg -i in the container: $(tail -n 5 "$WORKDIR/dpkg.log")"
 ok "dpkg -i porthop in the container"
 
 # --- one server and one client instance -------------------------------------------------
@@ -142,8 +115,8 @@ cin cat /usr/share/doc/porthop/examples/server.json |
 cin cat /usr/share/doc/porthop/examples/client.json |
     jq '.listen = "127.0.0.1:14433" | .server = "127.0.0.1:20000-20009" | ."hop-interval" = "1s" | ."hop-jitter" = "200ms"' |
     cin sh -c 'cat >/etc/porthop/lab-client.json'
-ip netns exec "$NS" socat UDP4-RECVFROM:17000,bind=127.0.0.1,fork EXEC:cat >"$WORK/echo.log" 2>&1 &
-PIDS+=($!)
+ip netns exec "$NS" socat UDP4-RECVFROM:17000,bind=127.0.0.1,fork EXEC:cat >"$WORKDIR/echo.log" 2>&1 &
+BG_PIDS+=($!)
 
 timeout 60 nsenter -t "$CPID" -a systemctl start "$SRV" "$CLI" ||
     fail "systemctl start $SRV $CLI failed"
@@ -154,8 +127,8 @@ for unit in "$SRV" "$CLI"; do
     [[ -n "$status" ]] || fail "$unit: no STATUS= from the relay (sd_notify not reaching systemd?)"
     ok "$unit: active/running after start (READY=1), status \"$status\""
 done
-wait_for 10 healthy 127.0.0.1:9101 || fail "client unit: /healthz on :9101 does not answer"
-wait_for 10 healthy 127.0.0.1:9102 || fail "server unit: /healthz on :9102 does not answer"
+wait_until 10 healthz_ok "$NS" 127.0.0.1:9101 || fail "client unit: /healthz on :9101 does not answer"
+wait_until 10 healthz_ok "$NS" 127.0.0.1:9102 || fail "server unit: /healthz on :9102 does not answer"
 ok "/healthz answers on both units"
 
 echo_until_hop "$NS" 14433 15555 127.0.0.1:9101 porthop-systemd 20
@@ -163,7 +136,7 @@ ok "$ECHOES echoes through the client and server units, $HOPS hops on the way"
 
 # --- the state file across a restart of the server unit -----------------------------------
 state_saved() { cin cat /var/lib/porthop/lab-server.state | grep -q '127.0.0.1'; }
-wait_for 10 state_saved || fail "the server unit wrote no session to /var/lib/porthop/lab-server.state"
+wait_until 10 state_saved || fail "the server unit wrote no session to /var/lib/porthop/lab-server.state"
 ok "state file /var/lib/porthop/lab-server.state holds the session (uid $(cin stat -c '%u, mode %a' /var/lib/private/porthop/lab-server.state))"
 srv_pid=$(prop "$SRV" MainPID)
 timeout 30 nsenter -t "$CPID" -a systemctl restart "$SRV" || fail "systemctl restart $SRV failed"
@@ -176,11 +149,11 @@ ok "restarted server unit restored the session from its state file; it echoes on
 # --- reload without procps --------------------------------------------------------------------
 cli_pid=$(prop "$CLI" MainPID)
 reloads_before=$(journal "$CLI" | grep -c 'SIGHUP: re-read' || true)
-timeout 30 nsenter -t "$CPID" -a systemctl reload "$CLI" >"$WORK/reload.log" 2>&1 ||
-    fail "systemctl reload $CLI: $(cat "$WORK/reload.log"; journal "$CLI" | tail -n 3)"
+timeout 30 nsenter -t "$CPID" -a systemctl reload "$CLI" >"$WORKDIR/reload.log" 2>&1 ||
+    fail "systemctl reload $CLI: $(cat "$WORKDIR/reload.log"; journal "$CLI" | tail -n 3)"
 [[ $(prop "$CLI" MainPID) == "$cli_pid" ]] || fail "systemctl reload $CLI replaced the process"
 reloaded() { (( $(journal "$CLI" | grep -c 'SIGHUP: re-read' || true) > reloads_before )); }
-wait_for 10 reloaded || fail "systemctl reload $CLI: the relay did not log a SIGHUP re-read"
+wait_until 10 reloaded || fail "systemctl reload $CLI: the relay did not log a SIGHUP re-read"
 echo_once 15555 after-reload || fail "the session does not echo after systemctl reload"
 ok "systemctl reload $CLI: same PID $cli_pid, configuration re-read, still echoing (no /bin/kill in the root)"
 
@@ -188,10 +161,10 @@ ok "systemctl reload $CLI: same PID $cli_pid, configuration re-read, still echoi
 t_stop=$(date +%s)
 cin systemctl kill --kill-whom=main --signal=SIGSTOP "$CLI"
 restarted() { local p; p=$(prop "$CLI" MainPID); [[ $p != 0 && $p != "$cli_pid" && $(prop "$CLI" ActiveState) == active ]]; }
-wait_for 40 restarted || fail "$CLI stopped with SIGSTOP was not restarted within 40 s (WatchdogSec=10s)"
+wait_until 40 restarted || fail "$CLI stopped with SIGSTOP was not restarted within 40 s (WatchdogSec=10s)"
 journal "$CLI" | grep -q 'Watchdog timeout' || fail "$CLI was restarted, but not by the watchdog"
 [[ $(prop "$CLI" NRestarts) -ge 1 ]] || fail "$CLI: NRestarts is $(prop "$CLI" NRestarts)"
-wait_for 10 healthy 127.0.0.1:9101 || fail "restarted client unit: /healthz does not answer"
+wait_until 10 healthz_ok "$NS" 127.0.0.1:9101 || fail "restarted client unit: /healthz does not answer"
 echo_once 15556 after-watchdog || fail "the restarted client unit does not relay"
 ok "SIGSTOPped client relay killed by the watchdog and restarted in $(( $(date +%s) - t_stop )) s; it relays again"
 
@@ -209,9 +182,8 @@ errors=$(cin journalctl --no-pager -o cat -u "$SRV" -u "$CLI" |
 [[ -z "$errors" ]] || fail "sandbox errors in the units' journal:"$'\n'"$errors"
 ok "no sandbox or permission error in the units' journal"
 
-cin dpkg -P porthop >"$WORK/purge.log" 2>&1 || fail "dpkg -P porthop in the container: $(tail -n 5 "$WORK/purge.log")"
+cin dpkg -P porthop >"$WORKDIR/purge.log" 2>&1 || fail "dpkg -P porthop in the container: $(tail -n 5 "$WORKDIR/purge.log")"
 cin test ! -e /var/lib/private/porthop -a ! -L /var/lib/porthop ||
     fail "dpkg -P left the state directory: $(cin ls -la /var/lib/porthop/ /var/lib/private/porthop/ 2>&1)"
 ok "dpkg -P: the state directory is gone"
 
-log "PASS in $(( $(date +%s) - start )) s"

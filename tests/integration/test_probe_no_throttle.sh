@@ -2,9 +2,7 @@
 # `porthop probe` on a path that throttles nothing (netns/lab --age 0
 # --bytes 0): it reports no throttling and recommends no change.
 set -euo pipefail
-NAME=test_probe_no_throttle
-# shellcheck source=tests/integration/probe_lib.sh
-. "$(dirname "$0")/probe_lib.sh"
+. "$(dirname "$0")/lib/probe.sh"
 
 PROBE_DURATION=15s
 probe_lab_up 0 0

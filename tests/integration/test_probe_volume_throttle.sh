@@ -4,9 +4,7 @@
 # within 25% of 3 MB, and the --hop-bytes it recommends, given to a client
 # relay, makes a QUIC download at least 5x as fast as the direct one.
 set -euo pipefail
-NAME=test_probe_volume_throttle
-# shellcheck source=tests/integration/probe_lib.sh
-. "$(dirname "$0")/probe_lib.sh"
+. "$(dirname "$0")/lib/probe.sh"
 
 probe_lab_up 0 3M
 run_probe volume

@@ -2,17 +2,15 @@
 # A probe with another key than the server relay's gets nothing back (0
 # bytes received) and the server relay counts its requests as auth drops.
 set -euo pipefail
-NAME=test_probe_wrong_key
-# shellcheck source=tests/integration/probe_lib.sh
-. "$(dirname "$0")/probe_lib.sh"
+. "$(dirname "$0")/lib/probe.sh"
 
 probe_lab_up 0 0
-"$PORTHOP_BIN" genkey >"$WORK/other.psk"
-chmod 600 "$WORK/other.psk"
+"$PORTHOP_BIN" genkey >"$WORKDIR/other.psk"
+chmod 600 "$WORKDIR/other.psk"
 AUTH_BEFORE=$(smetric porthop_dropped_packets_total 'reason="auth"')
 SENT_BEFORE=$(smetric porthop_bytes_total 'direction="downstream"')
-ip netns exec "$NS_ROUTER" "$PORTHOP_BIN" probe --server "$VPS_IP:$PORTSET" --psk-file "$WORK/other.psk" \
-    --duration 10s --json >"$WORK/wrong.json" 2>"$WORK/wrong.log" && PROBE_RC=0 || PROBE_RC=$?
+ip netns exec "$NS_ROUTER" "$PORTHOP_BIN" probe --server "$VPS_IP:$PORTSET" --psk-file "$WORKDIR/other.psk" \
+    --duration 10s --json >"$WORKDIR/wrong.json" 2>"$WORKDIR/wrong.log" && PROBE_RC=0 || PROBE_RC=$?
 AUTH_AFTER=$(smetric porthop_dropped_packets_total 'reason="auth"')
 SENT_AFTER=$(smetric porthop_bytes_total 'direction="downstream"')
 log "wrong key: exit $PROBE_RC, received $(pj wrong .received_bytes) B; server auth drops $AUTH_BEFORE -> $AUTH_AFTER, downstream bytes $SENT_BEFORE -> $SENT_AFTER"

@@ -3,7 +3,7 @@
 # 10,000 datagrams of sizes 1..1472 come back intact and in order, and the
 # router between the relays sees them use at least 10 distinct destination
 # ports towards the server relay, all of them in the port set.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 COUNT=10000
 MIN_PORTS=10

@@ -5,7 +5,7 @@
 # porthop_dropped_packets_total{reason="foreign_source"}; the application,
 # exchanging with the echo server at the same time, never receives them and
 # still gets all its own datagrams back.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 COUNT=3000
 PER_SOURCE=3
@@ -21,7 +21,7 @@ before=$(metric_value "$NS_CLI" "$CLIENT_METRICS" "$FOREIGN" 'reason="foreign_so
 log "foreign_source drops before: $before"
 
 # The application: one session, paced over 3 s, running while we inject.
-start_bg "udp_exchange" "$NS_CLI" "$PORTHOP_TOOLS/udp_exchange" --target "$CLI_V4:$CLIENT_PORT" \
+start_bg "udp_exchange" ip netns exec "$NS_CLI" "$PORTHOP_TOOLS/udp_exchange" --target "$CLI_V4:$CLIENT_PORT" \
     --bind "$CLI_V4:40000" --count "$COUNT" --window 32 --spread 3 --timeout 20
 EXCHANGE_PID=$LAST_PID
 wait_ready 5 "$EXCHANGE_PID" "the client relay to open an upstream socket for the session" \

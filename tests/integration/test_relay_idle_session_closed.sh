@@ -3,7 +3,7 @@
 # relay's upstream socket (and the server relay's socket to the upstream)
 # disappears within a few seconds, not before the timeout, and
 # porthop_sessions_closed_total{reason="idle"} becomes 1 on both relays.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 DEADLINE=5   # seconds after the last datagram
 
@@ -19,7 +19,7 @@ server_idle=$(udp_socket_count_of_pid "$NS_SRV" "$SERVER_PID")
 log "UDP sockets before any traffic: client relay $client_idle, server relay $server_idle"
 
 check "a session opens an extra UDP socket in each relay while traffic flows"
-start_bg "udp_exchange" "$NS_CLI" "$PORTHOP_TOOLS/udp_exchange" --target "$CLI_V4:$CLIENT_PORT" \
+start_bg "udp_exchange" ip netns exec "$NS_CLI" "$PORTHOP_TOOLS/udp_exchange" --target "$CLI_V4:$CLIENT_PORT" \
     --bind "$CLI_V4:40000" --count 1000 --window 32 --spread 1.5 --timeout 20
 EXCHANGE_PID=$LAST_PID
 wait_ready 5 "$EXCHANGE_PID" "the client relay to open an upstream socket" \

@@ -4,7 +4,7 @@
 # hops) -> echo server ([fd00:77:2::2]). 10,000 datagrams of 1..1472 bytes come
 # back intact and in order, and the router sees only IPv6 UDP towards the
 # server relay, on >= 10 distinct ports of the set.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 COUNT=10000
 MIN_PORTS=10

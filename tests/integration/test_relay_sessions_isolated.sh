@@ -3,7 +3,7 @@
 # its own random tag in every datagram) go through the same relay pair at the
 # same time; each gets back exactly its own datagrams, intact and in order,
 # and never a byte of the other's.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 COUNT=5000
 

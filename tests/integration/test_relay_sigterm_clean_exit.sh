@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SIGTERM with live sessions: both relays exit with status 0 within 3 s and
 # release their sockets (docs/design.md, "Resources and limits": clean shutdown, exit 0).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 setup_topology
 start_echo "$NS_SRV" "$SRV_V4:$ECHO_PORT"

@@ -4,7 +4,7 @@
 # second; both relays stay alive; then, once an echo server starts on that
 # port, traffic goes through again, both on the session that hit the dead
 # upstream and on a new one.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 setup_topology
 start_server_relay "$SRV_V4" "$SRV_V4:$ECHO_PORT"

@@ -5,7 +5,7 @@
 # order; the router between the relays sees at least 10 distinct (source
 # port, destination port) pairs and at least 5 distinct source ports (the
 # client relay hops its source port too).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 COUNT=5000
 MIN_PAIRS=10

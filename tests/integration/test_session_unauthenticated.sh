@@ -6,7 +6,7 @@
 #     counted as auth drops, the echo upstream sees none;
 #  3. 100,000 forged datagrams to every port of the set during a legitimate
 #     transfer create no session and leave the transfer intact.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 FLOOD_PER_PORT=2000   # x 50 ports = 100,000 datagrams
 
@@ -17,7 +17,6 @@ chmod 600 "$WORKDIR/psk" "$WORKDIR/wrong"
 start_echo "$NS_SRV" "$SRV_V4:$ECHO_PORT"
 start_server_relay "$SRV_V4" "$SRV_V4:$ECHO_PORT" --mode session --psk-file "$WORKDIR/psk" --metrics "$SERVER_METRICS"
 wait_metrics "$NS_SRV" "$SERVER_METRICS" "$SERVER_PID"
-smetric() { metric_value "$NS_SRV" "$SERVER_METRICS" "$@"; }
 rejected() { echo $(( $(smetric porthop_dropped_packets_total 'reason="auth"') + $(smetric porthop_dropped_packets_total 'reason="malformed"') + $(smetric porthop_dropped_packets_total 'reason="rcvbuf_overflow"') )); }
 
 check "a prober's garbage to every port of $PORTSET: dropped, no session, nothing sent back"

@@ -1,17 +1,17 @@
-# shellcheck shell=bash
-# Shared by tests/integration/test_probe_*.sh, on top of fault_lib.sh (the
+# shellcheck shell=bash disable=SC2034  # variables are set for the sourcing test
+# Shared by tests/integration/test_probe_*.sh, on top of lib/lab.sh (the
 # lab, the relays, the QUIC download, the metrics): a session-mode server
-# relay and `porthop probe` run in the router. Source it after setting NAME:
+# relay and `porthop probe` run in the router. Source it first thing:
 #
-#   NAME=test_probe_x; . "$(dirname "$0")/probe_lib.sh"
+#   . "$(dirname "$0")/lib/probe.sh"
 #
 #   probe_lab_up AGE BYTES        lab throttling flows older than AGE or past
 #                                 BYTES (0: off), link 20mbit, slow class
-#                                 200kbit; a key in $WORK/psk; the server
-#                                 relay in session mode (fault_lib.sh)
+#                                 200kbit; a key in $WORKDIR/psk; the server
+#                                 relay in session mode (lib/lab.sh)
 #   run_probe LABEL [ARGS...]     porthop probe --json in the router against
 #                                 the server relay for PROBE_DURATION; JSON in
-#                                 $WORK/LABEL.json, progress in LABEL.log,
+#                                 $WORKDIR/LABEL.json, progress in LABEL.log,
 #                                 exit status in PROBE_RC
 #   pj LABEL JQ-ARGS...           jq on that JSON (raw output)
 #   within VALUE TRUE PCT         VALUE is within PCT% of TRUE
@@ -22,29 +22,26 @@ set -euo pipefail
 
 # 20 Mbit/s carries the probe's three flows (8 + 2 + 8 Mbit/s); a throttled
 # flow gets a 100th of it.
-# shellcheck disable=SC2034  # read by fault_lib.sh
-FAULT_LINK_RATE=20mbit
-# shellcheck disable=SC2034  # read by fault_lib.sh
-FAULT_MB=12
-# shellcheck source=tests/integration/fault_lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/fault_lib.sh"
-command -v jq >/dev/null || fail "missing jq"
+LAB_LINK_RATE=20mbit
+QUIC_MB=12
+. "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+require_commands jq
 export LAB_SLOW_RATE=200kbit
 PROBE_DURATION="${PROBE_DURATION:-18s}"
 
 probe_lab_up() {
     export LAB_AGE="$1" LAB_BYTES="$2"
-    fault_lab_up
-    "$PORTHOP_BIN" genkey >"$WORK/psk"
-    chmod 600 "$WORK/psk"
-    start_server_relay --mode session --psk-file "$WORK/psk"
+    lab_start_quic
+    "$PORTHOP_BIN" genkey >"$WORKDIR/psk"
+    chmod 600 "$WORKDIR/psk"
+    lab_server_relay --mode session --psk-file "$WORKDIR/psk"
 }
 
 run_probe() {
     local label="$1"; shift
     PROBE_RC=0
-    ip netns exec "$NS_ROUTER" "$PORTHOP_BIN" probe --server "$VPS_IP:$PORTSET" --psk-file "$WORK/psk" \
-        --duration "$PROBE_DURATION" --json "$@" >"$WORK/$label.json" 2>"$WORK/$label.log" || PROBE_RC=$?
+    ip netns exec "$NS_ROUTER" "$PORTHOP_BIN" probe --server "$VPS_IP:$PORTSET" --psk-file "$WORKDIR/psk" \
+        --duration "$PROBE_DURATION" --json "$@" >"$WORKDIR/$label.json" 2>"$WORKDIR/$label.log" || PROBE_RC=$?
     log "probe ($label): exit $PROBE_RC, throttled=$(pj "$label" .throttled) kind=$(pj "$label" .kind)" \
         "onset=$(pj "$label" -c .onset) long=$(pj "$label" .long_rate) throttled_rate=$(pj "$label" .throttled_rate)" \
         "fresh=$(pj "$label" .fresh_rate) B/s recommended=$(pj "$label" -c .recommended)"
@@ -52,7 +49,7 @@ run_probe() {
 
 pj() {
     local label="$1"; shift
-    jq -r "$@" "$WORK/$label.json"
+    jq -r "$@" "$WORKDIR/$label.json"
 }
 
 within() {   # within VALUE TRUE PCT
@@ -60,7 +57,7 @@ within() {   # within VALUE TRUE PCT
 }
 
 quic_direct() {
-    quic_download "$NS_LAN" "$VPS_IP" 4433 "$WORK" "$1" direct
+    quic_download "$NS_LAN" "$VPS_IP" 4433 "$WORKDIR" "$1" direct
     log "direct: $QUIC_BYTES B in ${QUIC_SECONDS}s = $QUIC_MBPS Mbit/s"
 }
 
@@ -68,8 +65,8 @@ quic_relayed() {
     local cap="$1"; shift
     # A fresh QUIC server: its handshake count is this download's alone.
     quic_server_stop
-    quic_server_start "$NS_VPS" "$WORK" 4433
-    start_client_relay --mode session --psk-file "$WORK/psk" "$@"
+    quic_server_start "$NS_VPS" "$WORKDIR" 4433
+    lab_client_relay --mode session --psk-file "$WORKDIR/psk" "$@"
     download_start relayed "$cap"
     download_wait
 }

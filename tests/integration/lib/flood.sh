@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables are set for the sourcing test
 # The flood test of both relays (test_flood_client.sh, test_flood_server.sh):
 # 100k random datagrams of random sizes (0-65507 bytes) from ~100k distinct
 # spoofed-looking sources hit one relay while a real QUIC download (started
@@ -11,12 +11,10 @@
 # is tried and its outcome reported (not asserted: see docs/reliability.md,
 # a full session table refuses new legitimate sessions too).
 #
-# The caller sets NAME and sources this file, then calls flood_test with the
+# The caller sources this file, then calls flood_test with the
 # target role.
-# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
-export FAULT_MB="${FAULT_MB:-32}"
-# shellcheck source=tests/integration/fault_lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/fault_lib.sh"
+export QUIC_MB="${QUIC_MB:-32}"
+. "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 FLOOD="$PORTHOP_TOOLS/flood_udp"
 [[ -x "$FLOOD" ]] || fail "missing $FLOOD (build the test tools)"
 FLOOD_COUNT="${FLOOD_COUNT:-100000}"
@@ -27,20 +25,20 @@ FLOOD_MIN_PERCENT="${FLOOD_MIN_PERCENT:-80}"
 # flood_test client|server
 flood_test() {
     local role=$1 pid ns dst ports src_net rmetric
-    fault_lab_up
+    lab_start_quic
     case "$role" in
         # The client relay's downstream socket, from LAN sources. In plain mode
         # the client relay forwards what it accepts to the server relay, so
         # FLOOD_RATE is kept where the forwarded flood does not fill the
-        # emulated ISP link (FAULT_LINK_RATE) by itself.
+        # emulated ISP link (LAB_LINK_RATE) by itself.
         client) ns=$NS_LAN dst=$ROUTER_LAN_IP ports=${FLOOD_PORT:-4433} src_net=10.77.1.0/24 rmetric=cmetric ;;
         # Every port of the server relay's set, sent from the vps namespace so
         # the flood does not compete for the emulated ISP link.
         server) ns=$NS_VPS dst=$VPS_IP ports=$PORTSET src_net=10.77.0.0/16 rmetric=smetric ;;
         *) fail "flood_test: unknown role $role" ;;
     esac
-    start_server_relay
-    start_client_relay
+    lab_server_relay
+    lab_client_relay
     [[ $role == client ]] && pid=$CLIENT_PID || pid=$SERVER_PID
 
     download_start baseline 40
@@ -49,8 +47,8 @@ flood_test() {
     local base_mbps=$QUIC_MBPS
 
     quic_server_stop
-    quic_server_start "$NS_VPS" "$WORK" 4433   # a fresh server: one handshake to count
-    local rss0 up0 samples="$WORK/$role-samples"
+    quic_server_start "$NS_VPS" "$WORKDIR" 4433   # a fresh server: one handshake to count
+    local rss0 up0 samples="$WORKDIR/$role-samples"
     rss0=$(proc_rss_kb "$pid")
     up0=$(cmetric porthop_bytes_total 'direction="upstream"')
     sample_start "$pid" "$samples"
@@ -58,16 +56,15 @@ flood_test() {
     wait_bytes $(( 1 << 20 )) 10
     # The attacker is not on the relay's machine: its own CPU cost must not
     # count against the relays, so it runs at the lowest priority.
-    ip netns exec "$ns" nice -n 19 "$FLOOD" --dst "$dst" --ports "$ports" --src-net "$src_net" \
-        --count "$FLOOD_COUNT" --rate "$FLOOD_RATE" >"$WORK/flood.out" 2>&1 &
-    FLOOD_PID=$!
-    FAULT_PIDS+=("$FLOOD_PID")
+    start_bg flood ip netns exec "$ns" nice -n 19 "$FLOOD" --dst "$dst" --ports "$ports" --src-net "$src_net" \
+        --count "$FLOOD_COUNT" --rate "$FLOOD_RATE"
+    FLOOD_PID=$LAST_PID
     download_wait
-    wait "$FLOOD_PID" || fail "flood_udp failed: $(cat "$WORK/flood.out")"
+    wait "$FLOOD_PID" || fail "flood_udp failed: $(cat "$WORKDIR/flood.log")"
     sleep 0.5   # a deliberate sampling tail: the RSS sampler sees the flood's aftermath
     sample_stop
     kill -0 "$pid" || fail "the $role relay died under the flood"
-    log "$(cat "$WORK/flood.out")"
+    log "$(cat "$WORKDIR/flood.log")"
     log "$role relay: RSS ${rss0} kB before, peak $(peak_rss_kb "$samples") kB; fds peak $(peak_fds "$samples"); sessions now $($rmetric porthop_sessions), opened $($rmetric porthop_sessions_opened_total), session_limit drops $($rmetric porthop_dropped_packets_total 'reason="session_limit"'), rcvbuf_overflow $($rmetric porthop_dropped_packets_total 'reason="rcvbuf_overflow"')"
     log "client relay forwarded $(( $(cmetric porthop_bytes_total 'direction="upstream"') - up0 )) B upstream during the flood (legitimate ACKs included); server relay sessions $(smetric porthop_sessions)"
     assert_download_ok
@@ -83,7 +80,7 @@ flood_test() {
     sessions=$($rmetric porthop_sessions)
     limit_before=$($rmetric porthop_dropped_packets_total 'reason="session_limit"')
     quic_server_stop
-    quic_server_start "$NS_VPS" "$WORK" 4433
+    quic_server_start "$NS_VPS" "$WORKDIR" 4433
     download_start new-during-flood 12
     download_wait
     log "a NEW QUIC connection with $sessions sessions in the table: complete=$QUIC_COMPLETE, $QUIC_BYTES B; session_limit drops +$(( $($rmetric porthop_dropped_packets_total 'reason="session_limit"') - limit_before ))"

@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034  # variables are set for the sourcing script
-# Sourced by the quiche lab tests: Cloudflare quiche (npm @matrixai/quic, a
+# Sourced by the quiche lab tests after lib/lab.sh: Cloudflare quiche (npm @matrixai/quic, a
 # Node binding with the native module prebuilt) as the QUIC peer, driven by
 # tests/quiche/peer.mjs.
 #
@@ -11,7 +11,7 @@
 #                          returns 1 (message on stderr) when Node < 20
 #   quiche_server_start NS ADDR:PORT CERT KEY LOG
 #                          the echo/download server; waits until it listens
-#   quiche_server_stop
+#   quiche_server_stop             (also at exit)
 #   quiche_connections LOG connections the server accepted
 #   quiche_client NS HOST:PORT DOWNLOAD ECHO DEADLINE OUT
 #                          one connection: a DOWNLOAD-byte download then a
@@ -24,7 +24,7 @@
 
 quiche_setup() {
     local work=$1 src lock_hash cache
-    src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../quiche" && pwd)"
+    src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../quiche" && pwd)"
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         echo "node and npm are missing (Node 20: make deps)" >&2
         return 1
@@ -61,7 +61,8 @@ quiche_server_start() {
     ip netns exec "$ns" node "$QUICHE_PEER" server --listen "$listen" --cert "$cert" --key "$key" \
         >"$log" 2>&1 &
     QUICHE_SERVER_PID=$!
-    wait_until 20 "quiche server listening on $listen" grep -q '^listening' "$log"
+    wait_until 20 grep -q '^listening' "$log" ||
+        { echo "timed out after 20s waiting for the quiche server to listen on $listen" >&2; return 1; }
 }
 
 quiche_server_stop() {
@@ -71,6 +72,8 @@ quiche_server_stop() {
         QUICHE_SERVER_PID=""
     fi
 }
+
+on_cleanup quiche_server_stop
 
 quiche_connections() { grep -c '^connection [0-9]* from' "$1" || true; }
 

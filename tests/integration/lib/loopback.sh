@@ -1,65 +1,18 @@
-# Helpers for tests/integration/test_metrics_*.sh (loopback only, no
-# namespaces). Source it first thing; it sets a trap that stops every process
-# started with start_bg and removes $WORKDIR.
-set -eEu -o pipefail
+# shellcheck shell=bash disable=SC2034  # variables are set for the sourcing test
+# tests/integration/lib/loopback.sh: the loopback topology (no namespaces) for
+# tests/integration/test_metrics_*.sh, on top of lib/base.sh. Source it first
+# thing; processes started with start_bg are stopped and $WORKDIR is removed
+# at exit.
+#
+#   free_port [N]                  a free port (the first of N consecutive)
+#   udp_bound PORT / http_ok ADDR:PORT/PATH
+#   start_relays                   udp_echo, a server relay on a 4-port set and
+#                                  a client relay, both with --metrics
+#   start_traffic SECONDS          datagrams through the client relay
 
-TEST_NAME=$(basename "$0" .sh)
-: "${PORTHOP_BIN:?PORTHOP_BIN must name the porthop binary}"
-PORTHOP_SRC=${PORTHOP_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
-PORTHOP_TOOLS=${PORTHOP_TOOLS:-$(dirname "$PORTHOP_BIN")/tools}
-
-WORKDIR=$(mktemp -d /tmp/porthop-"$TEST_NAME".XXXXXX)
-BG_PIDS=()
-declare -A BG_NAME
-
-log()  { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
-check() { printf '[%s] CHECK: %s\n' "$TEST_NAME" "$*"; }
-ok()   { printf '[%s]   ok: %s\n' "$TEST_NAME" "$*"; }
-fail() { printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# wait_until SECONDS CMD...: run CMD every 50 ms until it succeeds; 1 at the deadline.
-wait_until() {
-    local deadline=$(( $(now_ms) + $1 * 1000 )); shift
-    until "$@" >/dev/null 2>&1; do
-        (( $(now_ms) >= deadline )) && return 1
-        sleep 0.05
-    done
-}
-
-# start_bg NAME CMD...: CMD in the background, output in $WORKDIR/NAME.log.
-start_bg() {
-    local name=$1; shift
-    "$@" >"$WORKDIR/$name.log" 2>&1 &
-    LAST_PID=$!
-    BG_PIDS+=("$LAST_PID")
-    BG_NAME[$LAST_PID]=$name
-}
-
-alive() { kill -0 "$1" 2>/dev/null; }
-
-cleanup() {
-    local rc=$? pid f
-    trap - EXIT INT TERM
-    set +e
-    for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in "${BG_PIDS[@]}"; do
-        wait_until 3 eval "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    if (( rc != 0 )); then
-        for f in "$WORKDIR"/*.log; do
-            [[ -e $f ]] || continue
-            printf '[%s] ---- last lines of %s ----\n' "$TEST_NAME" "$(basename "$f")" >&2
-            tail -n 20 "$f" >&2
-        done
-    fi
-    rm -rf "$WORKDIR"
-    if (( rc == 0 )); then log "PASS"; else log "FAILED (exit $rc)"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=base.sh
+. "$(dirname "${BASH_SOURCE[0]}")/base.sh"
+harness_init
 
 # A random port in 20000..59999 that nothing on this host uses (TCP and UDP);
 # with N, the first of N consecutive such ports.

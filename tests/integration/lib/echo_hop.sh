@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables are set for the sourcing test
 # echo_until_hop NS PORT SOURCE_PORT METRICS TAG SECONDS: one session (a fixed
 # source port) echoes through a client relay on 127.0.0.1:PORT in namespace NS
 # until the relay's /metrics (METRICS) counts a hop, then twice more (hops

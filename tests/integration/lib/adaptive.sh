@@ -1,43 +1,28 @@
-# shellcheck shell=bash
-# Shared by tests/integration/test_adaptive_*.sh (issue 9): fault_lib.sh's lab
+# shellcheck shell=bash disable=SC2034  # variables are set for the sourcing test
+# Shared by tests/integration/test_adaptive_*.sh (issue 9): lib/lab.sh's lab
 # and relays at the lab's full 100 Mbit/s, with the ISP variant the test sets
 # BEFORE sourcing (ISP_AGE, ISP_BYTES, ISP_BLACKHOLE: netns/lab's --age,
 # --bytes, --blackhole; porthop is never told them), and:
 #
-#   restart_client_relay ARGS...      the client relay again, with ARGS
 #   hops REASON                       the client relay's
 #                                     porthop_hops_total{reason=REASON}
 #   compare_variant REASON DIRECT_CAP FIXED_CAP LABEL
 #                                     the acceptance of issue 9 for the
 #                                     variant (see the function)
-# shellcheck disable=SC2119  # start_*_relay take optional extra arguments
-# shellcheck disable=SC2034  # read by fault_lib.sh
-FAULT_LINK_RATE=100mbit
-# shellcheck source=tests/integration/fault_lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/fault_lib.sh"
+#   echo_lab_up                       no throttle, udp_echo behind the relays
+#   lan_exchange PORT COUNT SECONDS   udp_exchange from lan through them
+LAB_LINK_RATE=100mbit
+. "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 export LAB_AGE="${ISP_AGE:-0}" LAB_BYTES="${ISP_BYTES:-0}" LAB_BLACKHOLE="${ISP_BLACKHOLE:-0}"
 
-# Every client relay hops every 60 s (fault_lib's HOP_INTERVAL), far longer
+# Every client relay hops every 60 s (lib/lab.sh's HOP_INTERVAL), far longer
 # than any threshold of the ISP: only adaptive hops can help.
 HOP_INTERVAL=60s
 ADAPTIVE=(--hop-on-stall 500ms --hop-on-slowdown)
 
-restart_client_relay() {
-    if [[ -n "$CLIENT_PID" ]]; then
-        kill "$CLIENT_PID" 2>/dev/null || true
-        wait "$CLIENT_PID" 2>/dev/null || true
-    fi
-    start_client_relay "$@"
-}
-
 hops() { cmetric porthop_hops_total "reason=\"$1\""; }
 hops_line() { echo "interval=$(hops interval) bytes=$(hops bytes) stall=$(hops stall) slowdown=$(hops slowdown)"; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
-
-download() {   # LABEL HOST CAP
-    quic_fresh_download "$NS_LAN" "$2" "$3" "$1"
-    log "$1: $QUIC_BYTES B in ${QUIC_SECONDS}s = $QUIC_MBPS Mbit/s, complete=$QUIC_COMPLETE sha256_ok=$QUIC_SHA_OK handshakes=$HANDSHAKES isp_flows=$FLOWS throttled=$THROTTLED blackholed=$BLACKHOLED"
-}
 
 # A 20 MiB QUIC download three times: direct (cut at DIRECT_CAP; its rate is
 # what it got by then), through porthop hopping every 60 s (cut at
@@ -47,25 +32,25 @@ download() {   # LABEL HOST CAP
 # work, not the relay.
 compare_variant() {
     local reason="$1" direct_cap="$2" fixed_cap="$3" label="$4" adaptive_cap=30
-    FAULT_MB=20 fault_lab_up
+    QUIC_MB=20 lab_start_quic
     quic_server_stop   # each download below gets a fresh server
     log "ISP: $label"
 
-    download direct "$VPS_IP" "$direct_cap"
+    lab_download direct "$VPS_IP" "$direct_cap"
     local d_mbps=$QUIC_MBPS
     [[ $HANDSHAKES -eq 1 ]] || fail "direct: expected 1 QUIC handshake, server saw $HANDSHAKES"
     [[ $QUIC_COMPLETE -eq 0 ]] || fail "direct: finished within ${direct_cap}s ($QUIC_MBPS Mbit/s): the ISP did not hold it back"
 
-    start_server_relay
-    start_client_relay
-    download fixed "$ROUTER_LAN_IP" "$fixed_cap"
+    lab_server_relay
+    lab_client_relay
+    lab_download fixed "$ROUTER_LAN_IP" "$fixed_cap"
     local f_mbps=$QUIC_MBPS f_complete=$QUIC_COMPLETE f_hops n
     f_hops="$(hops_line)"
     [[ $HANDSHAKES -eq 1 ]] || fail "fixed: expected 1 QUIC handshake, server saw $HANDSHAKES"
     [[ $FLOWS -eq 1 ]] || fail "fixed: expected the download on 1 ISP flow (no hop within 60 s), saw $FLOWS"
 
-    restart_client_relay "${ADAPTIVE[@]}"
-    download adaptive "$ROUTER_LAN_IP" "$adaptive_cap"
+    lab_client_relay "${ADAPTIVE[@]}"
+    lab_download adaptive "$ROUTER_LAN_IP" "$adaptive_cap"
     local a_mbps=$QUIC_MBPS
     log "adaptive hops: $(hops_line)"
     assert_download_ok
@@ -83,21 +68,18 @@ compare_variant() {
 # For the tests with a UDP application instead of QUIC: the lab without a
 # throttle, udp_echo (tools/) in vps as the relays' upstream, both relays.
 echo_lab_up() {
-    "$LAB" up
-    lab_load "$LAB_ID"
-    ip netns exec "$NS_VPS" "$PORTHOP_TOOLS/udp_echo" --listen 127.0.0.1:4433 >"$WORK/echo.log" 2>&1 &
-    FAULT_PIDS+=($!)
-    wait_until 10 "udp_echo listening" udp_listening "$NS_VPS" 4433 || fail "udp_echo did not start"
-    start_server_relay
-    start_client_relay "${ADAPTIVE[@]}"
+    lab_start
+    start_bg echo ip netns exec "$NS_VPS" "$PORTHOP_TOOLS/udp_echo" --listen 127.0.0.1:4433
+    wait_ready 10 "$LAST_PID" "udp_echo to listen on 127.0.0.1:4433 in vps" udp_listening "$NS_VPS" 4433
+    lab_server_relay
+    lab_client_relay "${ADAPTIVE[@]}"
     log "lab $LAB_ID up, no throttle; udp_echo behind the relays; client relay --hop-interval $HOP_INTERVAL ${ADAPTIVE[*]}"
 }
 
-# exchange PORT COUNT SECONDS: one application run from lan source port PORT
+# lan_exchange PORT COUNT SECONDS: one application run from lan source port PORT
 # (the same port: the same relay session), COUNT echoed datagrams of 1..1472
 # bytes paced over SECONDS; fails unless all come back intact.
-exchange() {
-    ip netns exec "$NS_LAN" "$PORTHOP_TOOLS/udp_exchange" --target "$ROUTER_LAN_IP:4433" --bind "$LAN_IP:$1" \
-        --count "$2" --spread "$3" --timeout $(( $3 + 10 )) >"$WORK/exchange.log" 2>&1 ||
-        fail "udp_exchange ($2 datagrams over $3 s) did not get them all back: $(tail -n 2 "$WORK/exchange.log")"
+lan_exchange() {
+    exchange "$NS_LAN" --target "$ROUTER_LAN_IP:4433" --bind "$LAN_IP:$1" --count "$2" --spread "$3" --timeout $(( $3 + 10 )) ||
+        fail "udp_exchange ($2 datagrams over $3 s) did not get them all back: $(tail -n 2 "$WORKDIR/exchange.out")"
 }
