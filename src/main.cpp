@@ -95,7 +95,7 @@ int run_relay(const config::Options& options, int argc, char** argv) {
     // only while the loop ticks and the listening sockets exist.
     service::SystemdNotifier notifier(
         *base,
-        [&relay] { return relay->listening() && relay::Clock::now() - relay->last_tick() < std::chrono::seconds(5); },
+        [&relay] { return relay->listening() && Clock::now() - relay->last_tick() < std::chrono::seconds(5); },
         [&relay, &options] {
             return std::string(config::to_string(options.role)) + " relay, " + std::to_string(relay->sessions()) +
                    " sessions";

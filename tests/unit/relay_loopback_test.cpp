@@ -18,8 +18,8 @@
 #include "crypto/session_crypto.hpp"
 #include "relay/client_relay.hpp"
 #include "relay/server_relay.hpp"
-#include "relay/session_client_relay.hpp"
-#include "relay/session_server_relay.hpp"
+#include "relay/framing_plain.hpp"
+#include "relay/framing_session.hpp"
 
 namespace {
 std::atomic<bool> g_counting{false};
@@ -66,8 +66,8 @@ struct Harness {
     std::unique_ptr<loop::Event> echo_ev;
     std::unique_ptr<relay::Relay> server;
     std::unique_ptr<relay::Relay> client;
-    relay::SessionServerRelay* session_server = nullptr;  // session mode only
-    relay::SessionClientRelay* session_client = nullptr;
+    relay::ServerRelay<relay::SessionFraming>* session_server = nullptr;  // session mode only
+    relay::ClientRelay<relay::SessionFraming>* session_client = nullptr;
     crypto::Key psk;
     config::PortSet ports;
     net::Address client_addr;
@@ -106,11 +106,11 @@ struct Harness {
             so.mode = mode;
             try {
                 if (mode == config::Mode::session) {
-                    auto s = std::make_unique<relay::SessionServerRelay>(*base, server_metrics, so, psk);
+                    auto s = std::make_unique<relay::ServerRelay<relay::SessionFraming>>(*base, server_metrics, so, &psk);
                     session_server = s.get();
                     server = std::move(s);
                 } else {
-                    server = std::make_unique<relay::ServerRelay>(*base, server_metrics, so);
+                    server = std::make_unique<relay::ServerRelay<relay::PlainFraming>>(*base, server_metrics, so);
                 }
             } catch (const net::NetError&) {
             }
@@ -131,12 +131,12 @@ struct Harness {
         }
         client_options = co;
         if (mode == config::Mode::session) {
-            auto c = std::make_unique<relay::SessionClientRelay>(*base, client_metrics, co, psk);
+            auto c = std::make_unique<relay::ClientRelay<relay::SessionFraming>>(*base, client_metrics, co, &psk);
             session_client = c.get();
             client_addr = c->listen_address();
             client = std::move(c);
         } else {
-            auto c = std::make_unique<relay::ClientRelay>(*base, client_metrics, co);
+            auto c = std::make_unique<relay::ClientRelay<relay::PlainFraming>>(*base, client_metrics, co);
             client_addr = c->listen_address();
             client = std::move(c);
         }

@@ -1,0 +1,77 @@
+#pragma once
+// Plain mode's framing (DESIGN.md, "Modes"): datagrams pass untouched.
+// Sessions are keyed by the sender's address, a coalesced receive (GRO run)
+// is passed on whole as one GSO send, and the server relay keeps its
+// sessions across restarts in --state-file. The client relay and the server
+// relay take this type (or SessionFraming) as their template parameter; what
+// differs between the modes is here and in framing_session.hpp only.
+
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <span>
+
+#include "metrics/registry.hpp"
+#include "net/address.hpp"
+#include "net/batch_io.hpp"
+#include "relay/framing_setup.hpp"
+
+namespace porthop::relay {
+
+class PlainFraming {
+public:
+    // Server sessions are keyed by the sender.
+    using Key = net::Address;
+    using KeyHash = net::AddressHash;
+    // Nothing per session.
+    struct State {};
+    // What the server learns from a datagram before any session is looked up.
+    struct Inbound {
+        Key key;
+    };
+
+    // A GRO run leaves as it came (one GSO send), never split.
+    static constexpr bool kWholeRuns = true;
+    // GRO on every socket: payloads are never touched.
+    static constexpr bool kCoalescePlain = true;
+    static constexpr bool kCoalesceFramed = true;
+    // The client's source port stays for the session's life.
+    static constexpr bool kHopSourcePort = false;
+    // No keepalives: an empty datagram is relayed like any other; after a
+    // stall hop the client resends the last datagram (HopNudge) instead.
+    static constexpr bool kKeepalive = false;
+    // The server relay writes --state-file.
+    static constexpr bool kStateFile = true;
+    static constexpr const char* kName = "plain";
+
+    explicit PlainFraming(const FramingSetup&) {}
+
+    State new_client_state() const { return {}; }
+    State new_server_state(const Key&) const { return {}; }
+    // Untouched datagrams have no limit of their own.
+    size_t max_plain(uint32_t /*mtu*/, const net::Address& /*to*/) const { return std::numeric_limits<size_t>::max(); }
+
+    // Datagram i of `batch`, to send on as it came (a GRO run whole).
+    net::OutDatagram seal(State&, net::RecvBatch& batch, size_t i, const net::Address* to,
+                          const net::Address* from = nullptr) {
+        return batch.out(i, to, from);
+    }
+
+    // Server side: the key, the checks and the (identity) opening.
+    std::optional<Inbound> inspect(std::span<std::byte>, const net::Address& source, metrics::DropReason&) const {
+        return Inbound{source};
+    }
+    std::optional<std::span<std::byte>> open(const State*, const Inbound&, std::span<std::byte> datagram,
+                                             metrics::DropReason&) const {
+        return datagram;
+    }
+    void accept(State&, const Inbound&) const {}
+    // Client side: a reply of the server relay, on session `state`.
+    std::optional<std::span<std::byte>> open_reply(State&, std::span<std::byte> datagram, metrics::DropReason&) const {
+        return datagram;
+    }
+    // No datagram of its own on the listeners.
+    bool intercept(std::span<std::byte>, const net::Address&, const net::Address&, size_t, TimePoint) { return false; }
+};
+
+}  // namespace porthop::relay
