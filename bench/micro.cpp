@@ -305,7 +305,7 @@ struct Framing {
         crypto::init();
         return crypto::generate_key();
     }();
-    crypto::Cipher cipher{psk, crypto::Direction::client_to_server};
+    crypto::Cipher cipher{psk, crypto::Direction::upstream};
     std::vector<std::byte> buf;
     std::byte* payload;
     explicit Framing(size_t size) : buf(crypto::kHeaderSize + size + crypto::kTagSize, std::byte{3}) {

@@ -52,10 +52,10 @@ public:
     static constexpr const char* kName = "session";
 
     explicit SessionFraming(const FramingSetup& setup)
-        : tx_(key(setup), setup.options.role == config::Role::client ? crypto::Direction::client_to_server
-                                                                      : crypto::Direction::server_to_client),
-          rx_(key(setup), setup.options.role == config::Role::client ? crypto::Direction::server_to_client
-                                                                      : crypto::Direction::client_to_server) {
+        : tx_(key(setup), setup.options.role == config::Role::client ? crypto::Direction::upstream
+                                                                      : crypto::Direction::downstream),
+          rx_(key(setup), setup.options.role == config::Role::client ? crypto::Direction::downstream
+                                                                      : crypto::Direction::upstream) {
         if (setup.listeners != nullptr) {
             probe_.emplace(setup.base, setup.metrics, *setup.psk, setup.options.mtu, *setup.listeners);
         }

@@ -86,6 +86,12 @@ bool Relay::apply_runtime_options(const config::Options& o) {
     return true;
 }
 
+SocketCount socket_count(const config::Options& options) {
+    bool client = options.role == config::Role::client;
+    bool hops_source = options.mode == config::Mode::session ? SessionFraming::kHopSourcePort : PlainFraming::kHopSourcePort;
+    return {client ? 1 : options.listen_ports.size(), client && hops_source ? 2u : 1u};
+}
+
 std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options,
                                   const crypto::Key* psk) {
     // The one place that knows which framings exist: each relay is

@@ -107,6 +107,15 @@ private:
     loop::Event adapt_timer_;
 };
 
+// The sockets a relay of `options` holds at most: its listening sockets and,
+// per session, its upstream sockets (two while a source-port hop's grace
+// period keeps the previous one open).
+struct SocketCount {
+    size_t listening = 0;
+    size_t per_session = 1;
+};
+SocketCount socket_count(const config::Options& options);
+
 // Builds the relay of options.role and options.mode (session mode needs the
 // pre-shared key); throws net::NetError when a socket cannot be set up (the
 // caller reports it and exits 2).

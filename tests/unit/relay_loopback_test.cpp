@@ -319,7 +319,7 @@ TEST(RelayLoopbackSession, UnauthenticatedDatagramsCreateNothingAndGetNoReply) {
     auto prober = net::UdpSocket::open(AF_INET);
     prober.bind(*net::Address::parse_ip("127.0.0.1", 0));
     auto wrong = crypto::generate_key();
-    crypto::Cipher wrong_tx(wrong, crypto::Direction::client_to_server);
+    crypto::Cipher wrong_tx(wrong, crypto::Direction::upstream);
     size_t sent = 0;
     std::array<std::byte, 256> buf{};
     for (uint16_t port : h.ports.ports) {
@@ -347,8 +347,8 @@ TEST(RelayLoopbackSession, UnauthenticatedDatagramsCreateNothingAndGetNoReply) {
 
 TEST(RelayLoopbackSession, RepliesFollowTheNewSourceAfterNatRebinding) {
     Harness h("127.0.0.1", config::Mode::session);
-    crypto::Cipher tx(h.psk, crypto::Direction::client_to_server);
-    crypto::Cipher rx(h.psk, crypto::Direction::server_to_client);
+    crypto::Cipher tx(h.psk, crypto::Direction::upstream);
+    crypto::Cipher rx(h.psk, crypto::Direction::downstream);
     auto lo = *net::Address::parse_ip("127.0.0.1", 0);
     auto a = net::UdpSocket::open(AF_INET);
     auto b = net::UdpSocket::open(AF_INET);

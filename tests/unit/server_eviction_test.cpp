@@ -84,7 +84,7 @@ struct FullServer {
         std::array<std::byte, crypto::kOverhead + 1> buf{};
         std::span<const std::byte> datagram(buf.data() + crypto::kHeaderSize, 1);
         if (mode == config::Mode::session) {
-            crypto::Cipher tx(psk, crypto::Direction::client_to_server);
+            crypto::Cipher tx(psk, crypto::Direction::upstream);
             datagram = tx.seal(buf.data() + crypto::kHeaderSize, 1, crypto::random_session_id(), 0);
         }
         ::sendto(peers.back().fd(), datagram.data(), datagram.size(), 0, listen.sockaddr_ptr(), listen.length());
