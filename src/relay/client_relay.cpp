@@ -21,8 +21,9 @@ ClientRelay<Framing>::ClientRelay(event_base& base, metrics::Registry& metrics, 
       hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes},
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
-    downstream_ = open_listener(options.listen, [this] { on_downstream_readable(); }, Framing::kCoalescePlain);
-    spdlog::info("client relay ({} mode) listening on {}, server {} ports {}", Framing::kName,
+    downstream_ =
+        open_listener(options.listen, [this] { on_downstream_readable(); }, Framing::kTraits.coalesce_plain);
+    spdlog::info("client relay ({} mode) listening on {}, server {} ports {}", Framing::kTraits.name,
                  listen_address().to_string(), options.server_ip.ip_string(), options.server_ports.to_string());
 }
 
@@ -56,7 +57,7 @@ std::unique_ptr<Endpoint> ClientRelay<Framing>::open_upstream(Session& s, uint8_
     Session* raw = &s;
     return std::make_unique<Endpoint>(endpoints_, open_socket(options_.server_ip.family()), Direction::upstream,
                                       [this, raw, slot] { on_upstream_readable(*raw, slot); }, false,
-                                      Framing::kCoalesceFramed);
+                                      Framing::kTraits.coalesce_framed);
 }
 
 template <typename Framing>
@@ -124,7 +125,7 @@ void ClientRelay<Framing>::on_downstream_readable() {
         }
 
         bool wildcard = options_.listen.is_wildcard();
-        bool keep_nudge = !Framing::kKeepalive && options_.hop_on_stall.count() != 0;
+        bool keep_nudge = !Framing::kTraits.keepalive && options_.hop_on_stall.count() != 0;
         for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
             if (wildcard) s.local = batch_.destination(indices.back());
             uint64_t bytes = 0;
@@ -134,7 +135,7 @@ void ClientRelay<Framing>::on_downstream_readable() {
             if (auto reason = s.hop.before_send(now, bytes)) {
                 metrics_.add(metrics::Family::hops, *reason);
                 s.target.set_port(s.hop.port());
-                if constexpr (Framing::kHopSourcePort) hop_source(s, now);
+                if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
             }
             std::array<net::OutDatagram, net::kBatchSize> out;
             size_t n = 0;
@@ -179,8 +180,8 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                     metrics_.drop(DropReason::oversize);
                     continue;
                 }
-                uint32_t segment = Framing::kWholeRuns ? batch_.segment_size(i) : 0;
-                for_each_datagram<Framing::kWholeRuns>(batch_, i, [&](std::span<std::byte> datagram) {
+                uint32_t segment = Framing::kTraits.whole_runs ? batch_.segment_size(i) : 0;
+                for_each_datagram<Framing::kTraits.whole_runs>(batch_, i, [&](std::span<std::byte> datagram) {
                     DropReason why{};
                     auto opened = framing_.open_reply(s.framing, datagram, why);
                     if (!opened) {
@@ -210,7 +211,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
 // simply sent again a second later.
 template <typename Framing>
 void ClientRelay<Framing>::send_keepalive(Session& s, TimePoint now) {
-    if constexpr (Framing::kKeepalive) {
+    if constexpr (Framing::kTraits.keepalive) {
         s.last_keepalive = now;
         Endpoint& up = *s.up[s.current];
         if (!up.is_open()) return;
@@ -223,7 +224,7 @@ template <typename Framing>
 void ClientRelay<Framing>::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
-    if constexpr (Framing::kHopSourcePort || Framing::kKeepalive) {
+    if constexpr (Framing::kTraits.hop_source_port || Framing::kTraits.keepalive) {
         sessions_.for_each([&](Session& s) {
             // The previous hop's socket, once its grace period is over.
             auto& previous = s.up[s.current ^ 1];
@@ -247,8 +248,8 @@ void ClientRelay<Framing>::on_runtime_options(TimePoint now) {
 template <typename Framing>
 void ClientRelay<Framing>::adapt(TimePoint now) {
     adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
-        if constexpr (Framing::kHopSourcePort) hop_source(s, now);
-        if constexpr (Framing::kKeepalive) {
+        if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
+        if constexpr (Framing::kTraits.keepalive) {
             // A hop moves the destination (and the source port); a keepalive
             // at once tells the server relay where the session is now, even
             // if the application is silent (a download-only QUIC client).

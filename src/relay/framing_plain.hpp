@@ -30,19 +30,10 @@ public:
         Key key;
     };
 
-    // A GRO run leaves as it came (one GSO send), never split.
-    static constexpr bool kWholeRuns = true;
-    // GRO on every socket: payloads are never touched.
-    static constexpr bool kCoalescePlain = true;
-    static constexpr bool kCoalesceFramed = true;
-    // The client's source port stays for the session's life.
-    static constexpr bool kHopSourcePort = false;
-    // No keepalives: an empty datagram is relayed like any other; after a
-    // stall hop the client resends the last datagram (HopNudge) instead.
-    static constexpr bool kKeepalive = false;
-    // The server relay writes --state-file.
-    static constexpr bool kStateFile = true;
-    static constexpr const char* kName = "plain";
+    // Payloads are never touched: GRO runs pass whole, on every socket.
+    static constexpr FramingTraits kTraits{.name = "plain", .whole_runs = true, .coalesce_plain = true,
+                                           .coalesce_framed = true, .hop_source_port = false,
+                                           .keepalive = false, .state_file = true};
 
     explicit PlainFraming(const FramingSetup&) {}
 

@@ -42,14 +42,10 @@ public:
         crypto::Header header;
     };
 
-    static constexpr bool kWholeRuns = false;
-    static constexpr bool kCoalescePlain = false;
-    static constexpr bool kCoalesceFramed = true;
-    static constexpr bool kHopSourcePort = true;
-    static constexpr bool kKeepalive = true;
-    // Session mode's --state-file is not written yet (issue 16).
-    static constexpr bool kStateFile = false;
-    static constexpr const char* kName = "session";
+    // No --state-file yet (issue 16).
+    static constexpr FramingTraits kTraits{.name = "session", .whole_runs = false, .coalesce_plain = false,
+                                           .coalesce_framed = true, .hop_source_port = true,
+                                           .keepalive = true, .state_file = false};
 
     explicit SessionFraming(const FramingSetup& setup)
         : tx_(key(setup), setup.options.role == config::Role::client ? crypto::Direction::upstream

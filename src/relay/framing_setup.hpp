@@ -1,5 +1,6 @@
 #pragma once
-// What a relay hands its framing (PlainFraming, SessionFraming) at start.
+// What a framing (PlainFraming, SessionFraming) is told at start, and what
+// it tells the relays at compile time besides how it seals and opens.
 
 #include <memory>
 #include <vector>
@@ -12,6 +13,28 @@
 #include "metrics/registry.hpp"
 
 namespace porthop::relay {
+
+struct FramingTraits {
+    const char* name;
+    // A GRO run leaves as it came (one GSO send), never split; else each
+    // segment of it is opened on its own, in place.
+    bool whole_runs;
+    // GRO on the sockets that receive plaintext (the client relay's
+    // downstream socket, the server relay's upstream sockets), and on those
+    // that receive framed datagrams (the client's upstream sockets, the
+    // server's listeners).
+    bool coalesce_plain;
+    bool coalesce_framed;
+    // The client relay moves to a fresh source port at every hop, keeping
+    // the previous socket open for --hop-grace.
+    bool hop_source_port;
+    // Keepalives (authenticated empty datagrams) tell the server relay where
+    // a quiet session is; else an empty datagram is relayed like any other,
+    // and after a stall hop the client resends the last datagram (HopNudge).
+    bool keepalive;
+    // The server relay keeps its sessions in --state-file across restarts.
+    bool state_file;
+};
 
 struct FramingSetup {
     event_base& base;

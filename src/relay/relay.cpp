@@ -64,8 +64,8 @@ std::vector<std::unique_ptr<Endpoint>> Relay::open_port_set_listeners(
     listeners.reserve(options_.listen_ports.size());
     for (uint16_t port : options_.listen_ports.ports) {
         size_t index = listeners.size();
-        listeners.push_back(open_listener(options_.listen_ip.with_port(port), [on_readable, index] { on_readable(index); },
-                                          coalesce));
+        auto readable = [on_readable, index] { on_readable(index); };
+        listeners.push_back(open_listener(options_.listen_ip.with_port(port), readable, coalesce));
     }
     return listeners;
 }
@@ -88,7 +88,8 @@ bool Relay::apply_runtime_options(const config::Options& o) {
 
 SocketCount socket_count(const config::Options& options) {
     bool client = options.role == config::Role::client;
-    bool hops_source = options.mode == config::Mode::session ? SessionFraming::kHopSourcePort : PlainFraming::kHopSourcePort;
+    bool hops_source = options.mode == config::Mode::session ? SessionFraming::kTraits.hop_source_port
+                                                             : PlainFraming::kTraits.hop_source_port;
     return {client ? 1 : options.listen_ports.size(), client && hops_source ? 2u : 1u};
 }
 
@@ -104,7 +105,9 @@ std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, 
         }
         return std::make_unique<ServerRelay<SessionFraming>>(base, metrics, options, psk);
     }
-    if (options.role == config::Role::client) return std::make_unique<ClientRelay<PlainFraming>>(base, metrics, options);
+    if (options.role == config::Role::client) {
+        return std::make_unique<ClientRelay<PlainFraming>>(base, metrics, options);
+    }
     return std::make_unique<ServerRelay<PlainFraming>>(base, metrics, options);
 }
 

@@ -32,11 +32,11 @@ ServerRelay<Framing>::ServerRelay(event_base& base, metrics::Registry& metrics, 
       sessions_(metrics, options.max_sessions),
       ready_(std::make_unique<net::OutDatagram[]>(kMaxReady)) {
     listeners_ = open_port_set_listeners([this](size_t index) { on_listener_readable(index); },
-                                         Framing::kCoalesceFramed);
-    spdlog::info("server relay ({} mode) listening on {} ports {} ({} sockets), upstream {}", Framing::kName,
+                                         Framing::kTraits.coalesce_framed);
+    spdlog::info("server relay ({} mode) listening on {} ports {} ({} sockets), upstream {}", Framing::kTraits.name,
                  options.listen_ip.ip_string(), options.listen_ports.to_string(), listeners_.size(),
                  options.upstream.to_string());
-    if constexpr (Framing::kStateFile) {
+    if constexpr (Framing::kTraits.state_file) {
         if (!options.state_file.empty()) restore_state(Clock::now());
     }
 }
@@ -50,7 +50,7 @@ template <typename Framing>
 void ServerRelay<Framing>::shutdown() {
     // Keep the sessions in the state file: a restart (systemctl restart,
     // an upgrade) takes them back.
-    if constexpr (Framing::kStateFile) {
+    if constexpr (Framing::kTraits.state_file) {
         if (!listeners_.empty() && !options_.state_file.empty()) save_state(Clock::now());
     }
     sessions_.close_all(metrics::CloseReason::shutdown);
@@ -109,10 +109,10 @@ typename ServerRelay<Framing>::Session& ServerRelay<Framing>::open_session(const
     Session* raw = s.get();
     s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
                                              [this, raw] { on_upstream_readable(*raw); }, false,
-                                             Framing::kCoalescePlain);
+                                             Framing::kTraits.coalesce_plain);
     spdlog::debug("session opened from {}", peer.to_string());
     Session& session = sessions_.insert(key, std::move(s));
-    if constexpr (Framing::kStateFile) {
+    if constexpr (Framing::kTraits.state_file) {
         // A new session is saved at once (a crash a moment later must not
         // lose it), but at most ten times a second: a flood of new sessions
         // waits for the sweep.
@@ -124,7 +124,7 @@ typename ServerRelay<Framing>::Session& ServerRelay<Framing>::open_session(const
 
 template <typename Framing>
 void ServerRelay<Framing>::save_state(TimePoint now) {
-    if constexpr (Framing::kStateFile) {
+    if constexpr (Framing::kTraits.state_file) {
         std::vector<SavedSession> saved;
         saved.reserve(sessions_.size());
         sessions_.for_each([&](Session& s) {
@@ -140,7 +140,7 @@ void ServerRelay<Framing>::save_state(TimePoint now) {
 
 template <typename Framing>
 void ServerRelay<Framing>::restore_state(TimePoint now) {
-    if constexpr (Framing::kStateFile) {
+    if constexpr (Framing::kTraits.state_file) {
         size_t restored = 0;
         for (const SavedSession& saved : read_session_state(options_.state_file)) {
             if (sessions_.full() || sessions_.find(saved.peer) != nullptr) continue;
@@ -207,15 +207,16 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
             }
             const net::Address& source = batch_.source(i);
             net::Address local = wildcard ? batch_.destination(i) : net::Address{};
-            uint32_t segment = Framing::kWholeRuns ? batch_.segment_size(i) : 0;
-            for_each_datagram<Framing::kWholeRuns>(batch_, i, [&](std::span<std::byte> d) {
+            uint32_t segment = Framing::kTraits.whole_runs ? batch_.segment_size(i) : 0;
+            for_each_datagram<Framing::kTraits.whole_runs>(batch_, i, [&](std::span<std::byte> d) {
                 if (framing_.intercept(d, source, local, index, now)) return;
                 std::span<std::byte> plain;
                 Session* s = take(d, source, plain, now);
                 if (s == nullptr) return;
                 s->listener = index;
                 if (wildcard) s->local = local;
-                if (Framing::kKeepalive && plain.empty()) return;  // a keepalive: roaming only, nothing to relay
+                // A keepalive: roaming only, nothing to relay.
+                if (Framing::kTraits.keepalive && plain.empty()) return;
                 net::OutDatagram out = net::OutDatagram::make(plain, nullptr);
                 out.segment = segment;
                 if (owners[i] == nullptr) owners[i] = s;
@@ -276,7 +277,7 @@ void ServerRelay<Framing>::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
     // At most once a sweep (≤ 1 s): a flood of new sessions costs one write.
-    if constexpr (Framing::kStateFile) {
+    if constexpr (Framing::kTraits.state_file) {
         if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
     }
 }
