@@ -35,7 +35,7 @@ using namespace porthop;
 namespace {
 
 struct FakeSession {
-    relay::TimePoint last_active;
+    TimePoint last_active;
     uint64_t packets = 0;
 };
 
@@ -138,7 +138,7 @@ void BM_SessionTableInsertExpire(benchmark::State& state) {
     metrics::Registry metrics;
     relay::SessionTable<FakeSession> table(metrics, 1 << 20);
     auto peers = make_peers(1000);
-    relay::TimePoint t0{};
+    TimePoint t0{};
     for (auto _ : state) {
         for (auto& p : peers) {
             auto s = std::make_unique<FakeSession>();
@@ -157,9 +157,9 @@ void BM_HopBeforeSendNoHop(benchmark::State& state) {
     for (uint16_t p = 20000; p < 20050; ++p) ports.push_back(p);
     relay::Rng rng(7);
     relay::HopPolicy policy;
-    policy.interval = relay::Duration(1000);
-    policy.jitter = relay::Duration(200);
-    relay::TimePoint now = relay::Clock::now();
+    policy.interval = Duration(1000);
+    policy.jitter = Duration(200);
+    TimePoint now = Clock::now();
     relay::HopSchedule hop(policy, ports, rng, now);
     for (auto _ : state) {
         auto r = hop.before_send(now, 1200);
@@ -174,9 +174,9 @@ void BM_HopBeforeSendHop(benchmark::State& state) {
     for (uint16_t p = 20000; p < 20050; ++p) ports.push_back(p);
     relay::Rng rng(7);
     relay::HopPolicy policy;
-    policy.interval = relay::Duration(1000);
-    policy.jitter = relay::Duration(200);
-    relay::TimePoint now = relay::Clock::now();
+    policy.interval = Duration(1000);
+    policy.jitter = Duration(200);
+    TimePoint now = Clock::now();
     relay::HopSchedule hop(policy, ports, rng, now);
     for (auto _ : state) {
         now += std::chrono::seconds(2);
@@ -188,7 +188,7 @@ BENCHMARK(BM_HopBeforeSendHop);
 
 // Reading the clock, which the relays do once per batch.
 void BM_SteadyClockNow(benchmark::State& state) {
-    for (auto _ : state) benchmark::DoNotOptimize(relay::Clock::now());
+    for (auto _ : state) benchmark::DoNotOptimize(Clock::now());
 }
 BENCHMARK(BM_SteadyClockNow);
 
@@ -309,7 +309,7 @@ struct Framing {
         crypto::init();
         return crypto::generate_key();
     }();
-    crypto::Cipher cipher{psk, crypto::Direction::client_to_server};
+    crypto::Cipher cipher{psk, crypto::Direction::upstream};
     std::vector<std::byte> buf;
     std::byte* payload;
     explicit Framing(size_t size) : buf(crypto::kHeaderSize + size + crypto::kTagSize, std::byte{3}) {

@@ -53,15 +53,14 @@ int run_relay(const config::Options& options, int argc, char** argv) {
     }
     setup_logging(options.log_level);
 
-    size_t sockets = options.role == config::Role::server ? options.listen_ports.size() : 1;
-    // A session-mode client session holds two upstream sockets during a
-    // hop's grace period.
-    size_t per_session = options.mode == config::Mode::session && options.role == config::Role::client ? 2 : 1;
+    relay::SocketCount count = relay::socket_count(options);
+    size_t sockets = count.listening;
+    size_t per_session = count.per_session;
     size_t needed = sockets + per_session * options.max_sessions + kFdReserve;
     net::FdLimit limit = net::raise_fd_limit(needed);
     if (limit.soft < needed) {
         return fail("needs " + std::to_string(needed) + " file descriptors (" + std::to_string(sockets) +
-                    " listening sockets + " + (per_session == 2 ? "2 x " : "") + "--max-sessions " +
+                    " listening sockets + " + (per_session > 1 ? std::to_string(per_session) + " x " : "") + "--max-sessions " +
                     std::to_string(options.max_sessions) + " + " +
                     std::to_string(kFdReserve) + "), but the hard limit is " + std::to_string(limit.hard) +
                     ": raise it (ulimit -Hn, LimitNOFILE=) or lower --max-sessions");
@@ -95,7 +94,7 @@ int run_relay(const config::Options& options, int argc, char** argv) {
     // only while the loop ticks and the listening sockets exist.
     service::SystemdNotifier notifier(
         *base,
-        [&relay] { return relay->listening() && relay::Clock::now() - relay->last_tick() < std::chrono::seconds(5); },
+        [&relay] { return relay->listening() && Clock::now() - relay->last_tick() < std::chrono::seconds(5); },
         [&relay, &options] {
             return std::string(config::to_string(options.role)) + " relay, " + std::to_string(relay->sessions()) +
                    " sessions";

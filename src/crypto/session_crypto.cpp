@@ -106,9 +106,9 @@ std::optional<Header> parse_header(std::span<const std::byte> datagram, uint8_t 
     return Header{get_be64(datagram.data() + 1), get_be64(datagram.data() + 9)};
 }
 
-Cipher::Cipher(const Key& psk, Direction direction) {
-    crypto_kdf_derive_from_key(key_.bytes.data(), key_.bytes.size(), static_cast<uint64_t>(direction), kKdfContext,
-                               psk.bytes.data());
+Cipher::Cipher(const Key& psk, Direction direction, Purpose purpose) {
+    uint64_t subkey = 1 + static_cast<uint64_t>(direction) + (purpose == Purpose::probe ? 2 : 0);
+    crypto_kdf_derive_from_key(key_.bytes.data(), key_.bytes.size(), subkey, kKdfContext, psk.bytes.data());
 }
 
 std::span<std::byte> Cipher::seal(std::byte* payload, size_t len, uint64_t session_id, uint64_t counter,

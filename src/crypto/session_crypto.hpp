@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "net/direction.hpp"
+
 namespace porthop::crypto {
 
 inline constexpr uint8_t kVersion = 1;
@@ -67,20 +69,17 @@ struct Header {
 // and a tag, or of another version. Reads nothing outside `datagram`.
 std::optional<Header> parse_header(std::span<const std::byte> datagram, uint8_t version = kVersion);
 
+using Direction = net::Direction;
 // The probe's directions have keys of their own, so a probe datagram never
 // opens as relay traffic and the other way round.
-enum class Direction : uint64_t {
-    client_to_server = 1,
-    server_to_client = 2,
-    probe_client_to_server = 3,
-    probe_server_to_client = 4
-};
+enum class Purpose : uint8_t { relay, probe };
 
 // The key of one direction, derived from the pre-shared key with
-// crypto_kdf_derive_from_key (context "porthop1", subkey id = Direction).
+// crypto_kdf_derive_from_key (context "porthop1", subkey id 1 upstream, 2
+// downstream, 3 and 4 the same for the probe).
 class Cipher {
 public:
-    Cipher(const Key& psk, Direction direction);
+    Cipher(const Key& psk, Direction direction, Purpose purpose = Purpose::relay);
 
     // Frames the `len` payload bytes at `payload` in place: writes the header
     // into the kHeaderSize bytes before it, encrypts the payload and writes

@@ -9,12 +9,14 @@
 #include <span>
 #include <string_view>
 
+#include "net/direction.hpp"
+
 namespace porthop::metrics {
 
 enum class Type : uint8_t { counter, gauge };
 
 // Label values, in the order of their name arrays below.
-enum class Direction : uint8_t { upstream, downstream, count_ };
+using Direction = net::Direction;
 enum class DropReason : uint8_t {
     queue_full, foreign_source, no_session, auth, send_error, oversize, session_limit, malformed, rcvbuf_overflow,
     replay, count_

@@ -18,7 +18,7 @@ void enable_receive_info(const UdpSocket& socket, bool destination) {
 RecvBatch::RecvBatch() : buffers_(std::make_unique_for_overwrite<std::byte[]>(kBatchSize * kStride)) {
     for (size_t i = 0; i < kBatchSize; ++i) {
         iovs_[i].iov_base = slot(i);
-        iovs_[i].iov_len = kMaxDatagram;
+        iovs_[i].iov_len = kReceiveCapacity;
         msghdr& h = msgs_[i].msg_hdr;
         h.msg_name = sources_[i].sockaddr_ptr();
         h.msg_iov = &iovs_[i];

@@ -22,7 +22,7 @@ namespace porthop::net {
 inline constexpr size_t kBatchSize = 64;
 // The largest UDP payload over IPv4 is 65507 bytes; one more byte lets
 // MSG_TRUNC flag anything larger (an IPv6 jumbogram) instead of cutting it.
-inline constexpr size_t kMaxDatagram = 65536;
+inline constexpr size_t kReceiveCapacity = 65536;
 // Room kept free before and after each received payload, so that a relay can
 // prepend a header and append a tag in place (session mode) without a copy.
 inline constexpr size_t kHeadroom = 64;
@@ -81,12 +81,12 @@ public:
     Result receive(const UdpSocket& socket);
 
     std::span<const std::byte> payload(size_t i) const {
-        return {slot(i), msgs_[i].msg_len < kMaxDatagram ? msgs_[i].msg_len : kMaxDatagram};
+        return {slot(i), msgs_[i].msg_len < kReceiveCapacity ? msgs_[i].msg_len : kReceiveCapacity};
     }
-    // The same bytes, writable: [data(i) - kHeadroom, data(i) + kMaxDatagram +
+    // The same bytes, writable: [data(i) - kHeadroom, data(i) + kReceiveCapacity +
     // kTailroom) belongs to datagram i, for in-place framing.
     std::span<std::byte> payload(size_t i) {
-        return {slot(i), msgs_[i].msg_len < kMaxDatagram ? msgs_[i].msg_len : kMaxDatagram};
+        return {slot(i), msgs_[i].msg_len < kReceiveCapacity ? msgs_[i].msg_len : kReceiveCapacity};
     }
     std::byte* data(size_t i) { return slot(i); }
     const Address& source(size_t i) const { return sources_[i]; }
@@ -110,7 +110,7 @@ public:
         d.segment = segment_size(i);
         return d;
     }
-    // The datagram was larger than kMaxDatagram and was cut.
+    // The datagram was larger than kReceiveCapacity and was cut.
     bool truncated(size_t i) const { return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
     // The local IP datagram i was sent to (port 0); empty unless
     // enable_receive_info(socket, true).
@@ -118,7 +118,7 @@ public:
 
 private:
     static constexpr size_t kControlSize = 128;
-    static constexpr size_t kStride = kHeadroom + kMaxDatagram + kTailroom;
+    static constexpr size_t kStride = kHeadroom + kReceiveCapacity + kTailroom;
     std::byte* slot(size_t i) const { return buffers_.get() + i * kStride + kHeadroom; }
     void reset(size_t n);
     std::unique_ptr<std::byte[]> buffers_;

@@ -9,12 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "io/clock.hpp"
 #include "probe/probe_wire.hpp"
 
 namespace porthop::probe {
-
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
 
 struct ProbeCaps {
     uint32_t max_rate = 12'500'000;            // bytes/s per probe (100 Mbit/s)

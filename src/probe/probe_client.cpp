@@ -9,14 +9,12 @@
 #include "loop/event_base.hpp"
 #include "net/batch_io.hpp"
 #include "net/udp_socket.hpp"
+#include "io/clock.hpp"
 #include "probe/probe_wire.hpp"
 
 namespace porthop::probe {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
 
 // The sample, request and fresh-flow timers all run off this one.
 constexpr std::chrono::milliseconds kTick{10};

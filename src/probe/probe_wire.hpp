@@ -49,8 +49,8 @@ std::optional<Data> read_data(std::span<const std::byte> plain);
 // Both ends' keys for one direction pair, derived from the pre-shared key.
 struct ProbeKeys {
     explicit ProbeKeys(const crypto::Key& psk)
-        : to_server(psk, crypto::Direction::probe_client_to_server),
-          to_client(psk, crypto::Direction::probe_server_to_client) {}
+        : to_server(psk, crypto::Direction::upstream, crypto::Purpose::probe),
+          to_client(psk, crypto::Direction::downstream, crypto::Purpose::probe) {}
     crypto::Cipher to_server;
     crypto::Cipher to_client;
 };

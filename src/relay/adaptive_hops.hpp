@@ -28,7 +28,7 @@
 #include <optional>
 
 #include "metrics/metric_table.hpp"
-#include "relay/clock.hpp"
+#include "io/clock.hpp"
 
 namespace porthop::relay {
 

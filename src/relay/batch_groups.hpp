@@ -3,6 +3,7 @@
 // leave in one sendmmsg, in the order they arrived. Fixed-size, no
 // allocation; n <= kBatchSize.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <span>
@@ -29,5 +30,48 @@ void for_each_group(std::span<Owner* const> owners, Fn&& fn) {
         fn(*owners[i], std::span<const size_t>(indices.data(), n));
     }
 }
+
+}  // namespace porthop::relay
+
+namespace porthop::relay {
+
+// Calls fn(datagram) for each datagram that entry i of `batch` holds: the
+// entry as it came when `whole_runs` (a GRO run stays one unit, sent on as
+// one), else each segment of a coalesced run on its own, in place.
+template <bool whole_runs, typename Fn>
+void for_each_datagram(net::RecvBatch& batch, size_t i, Fn&& fn) {
+    std::span<std::byte> p = batch.payload(i);
+    size_t segment = batch.segment_size(i);
+    if (whole_runs || segment == 0 || p.size() <= segment) {
+        fn(p);
+        return;
+    }
+    for (size_t at = 0; at < p.size(); at += segment) fn(p.subspan(at, std::min(segment, p.size() - at)));
+}
+
+// Collects the datagrams for one sender and hands them over kBatchSize at a
+// time (a GRO receive opened segment by segment holds more than a batch).
+// out_ is left uninitialised: an Outbox lives on the stack of every wake-up.
+template <typename Sender>
+class Outbox {
+public:
+    explicit Outbox(Sender& to) : to_(to) {}
+    ~Outbox() { flush(); }
+    Outbox(const Outbox&) = delete;
+    Outbox& operator=(const Outbox&) = delete;
+    void push(const net::OutDatagram& d) {
+        out_[n_++] = d;
+        if (n_ == out_.size()) flush();
+    }
+    void flush() {
+        if (n_ != 0) to_.transmit(std::span<const net::OutDatagram>(out_.data(), n_));
+        n_ = 0;
+    }
+
+private:
+    Sender& to_;
+    size_t n_ = 0;
+    std::array<net::OutDatagram, net::kBatchSize> out_;
+};
 
 }  // namespace porthop::relay

@@ -5,48 +5,74 @@
 #include <array>
 
 #include "relay/batch_groups.hpp"
+#include "relay/framing_plain.hpp"
+#include "relay/framing_session.hpp"
 
 namespace porthop::relay {
 
 using metrics::Direction;
 using metrics::DropReason;
 
-ClientRelay::ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options)
+template <typename Framing>
+ClientRelay<Framing>::ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options,
+                                  const crypto::Key* psk)
     : Relay(base, metrics, options),
+      framing_(FramingSetup{base, metrics, options, psk}),
       hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes},
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
-    downstream_ = open_listener(options.listen, [this] { on_downstream_readable(); });
-    spdlog::info("client relay listening on {}, server {} ports {}", listen_address().to_string(),
-                 options.server_ip.ip_string(), options.server_ports.to_string());
+    downstream_ =
+        open_listener(options.listen, [this] { on_downstream_readable(); }, Framing::kTraits.coalesce_plain);
+    spdlog::info("client relay ({} mode) listening on {}, server {} ports {}", Framing::kTraits.name,
+                 listen_address().to_string(), options.server_ip.ip_string(), options.server_ports.to_string());
 }
 
-ClientRelay::~ClientRelay() { shutdown(); }
+template <typename Framing>
+ClientRelay<Framing>::~ClientRelay() {
+    shutdown();
+}
 
-net::Address ClientRelay::listen_address() const {
+template <typename Framing>
+net::Address ClientRelay<Framing>::listen_address() const {
     return downstream_ ? downstream_->socket().local_address() : net::Address{};
 }
 
-void ClientRelay::shutdown() {
+template <typename Framing>
+void ClientRelay<Framing>::shutdown() {
     sessions_.close_all(metrics::CloseReason::shutdown);
     downstream_.reset();
 }
 
-ClientRelay::Session* ClientRelay::find_or_open(const net::Address& peer, TimePoint now) {
+template <typename Framing>
+size_t ClientRelay<Framing>::upstream_sockets() {
+    size_t n = 0;
+    sessions_.for_each([&](Session& s) {
+        for (auto& e : s.up) n += e && e->is_open() ? 1 : 0;
+    });
+    return n;
+}
+
+template <typename Framing>
+std::unique_ptr<Endpoint> ClientRelay<Framing>::open_upstream(Session& s, uint8_t slot) {
+    Session* raw = &s;
+    return std::make_unique<Endpoint>(endpoints_, open_socket(options_.server_ip.family()), Direction::upstream,
+                                      [this, raw, slot] { on_upstream_readable(*raw, slot); }, false,
+                                      Framing::kTraits.coalesce_framed);
+}
+
+template <typename Framing>
+typename ClientRelay<Framing>::Session* ClientRelay<Framing>::find_or_open(const net::Address& peer, TimePoint now) {
     if (Session* s = sessions_.find(peer)) return s;
     if (sessions_.full() || !new_sessions_.allow(peer, now)) {
         metrics_.drop(DropReason::session_limit);
         return nullptr;
     }
     try {
-        auto socket = open_socket(options_.server_ip.family());
-        auto s = std::make_unique<Session>(Session{
-            peer, net::Address{}, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now),
-            AdaptiveHops(now), nullptr, HopNudge{}, now, now});
-        Session* raw = s.get();
+        auto s = std::make_unique<Session>(peer, options_.server_ip,
+                                           HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now),
+                                           framing_.new_client_state(), now);
         s->target.set_port(s->hop.port());
-        s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
-                                                 [this, raw] { on_upstream_readable(*raw); });
+        s->up[0] = open_upstream(*s, 0);
         spdlog::debug("session {} opened, first port {}", peer.to_string(), s->hop.port());
         return &sessions_.insert(peer, std::move(s));
     } catch (const net::NetError& e) {
@@ -58,16 +84,40 @@ ClientRelay::Session* ClientRelay::find_or_open(const net::Address& peer, TimePo
     }
 }
 
-void ClientRelay::on_downstream_readable() {
+// Moves the session to a fresh source port: the other slot's socket (a
+// previous hop's, if still in grace) is replaced by a new one, which becomes
+// current; the socket used until now stays open for --hop-grace. The slot's
+// endpoint object is reused, so a hop allocates nothing once both exist.
+template <typename Framing>
+void ClientRelay<Framing>::hop_source(Session& s, TimePoint now) {
+    uint8_t next = s.current ^ 1;
+    try {
+        if (s.up[next]) {
+            s.up[next]->reseat(open_socket(options_.server_ip.family()));
+        } else {
+            s.up[next] = open_upstream(s, next);
+        }
+    } catch (const net::NetError& e) {
+        // Out of descriptors: keep the source port, hop the destination only.
+        spdlog::debug("session {}: no fresh source port: {}", s.peer.to_string(), e.what());
+        return;
+    }
+    s.current = next;
+    s.previous_until = now + options_.hop_grace;
+}
+
+template <typename Framing>
+void ClientRelay<Framing>::on_downstream_readable() {
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
         auto r = downstream_->receive(batch_);
         if (r.count == 0) break;
         TimePoint now = tick();
 
+        size_t limit = framing_.max_plain(options_.mtu, options_.server_ip);
         std::array<Session*, net::kBatchSize> owners;
         for (size_t i = 0; i < r.count; ++i) {
             owners[i] = nullptr;
-            if (batch_.truncated(i)) {
+            if (batch_.truncated(i) || batch_.payload(i).size() > limit) {
                 metrics_.drop(DropReason::oversize);
                 continue;
             }
@@ -75,7 +125,7 @@ void ClientRelay::on_downstream_readable() {
         }
 
         bool wildcard = options_.listen.is_wildcard();
-        bool keep_nudge = options_.hop_on_stall.count() != 0;
+        bool keep_nudge = !Framing::kTraits.keepalive && options_.hop_on_stall.count() != 0;
         for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
             if (wildcard) s.local = batch_.destination(indices.back());
             uint64_t bytes = 0;
@@ -85,80 +135,139 @@ void ClientRelay::on_downstream_readable() {
             if (auto reason = s.hop.before_send(now, bytes)) {
                 metrics_.add(metrics::Family::hops, *reason);
                 s.target.set_port(s.hop.port());
+                if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
             }
             std::array<net::OutDatagram, net::kBatchSize> out;
             size_t n = 0;
-            for (size_t i : indices) out[n++] = batch_.out(i, &s.target);
-            s.upstream->transmit(std::span(out.data(), n));
+            for (size_t i : indices) out[n++] = framing_.seal(s.framing, batch_, i, &s.target);
+            s.up[s.current]->transmit(std::span(out.data(), n));
             s.last_active = now;
         });
         if (r.count < net::kBatchSize) break;
     }
 }
 
-void ClientRelay::on_upstream_readable(Session& s) {
+template <typename Framing>
+void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
+    Endpoint& upstream = *s.up[slot];
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
-        auto r = s.upstream->receive(batch_);
+        auto r = upstream.receive(batch_);
         if (r.error != 0) {
             metrics_.drop(DropReason::send_error);
-            if (!net::is_icmp_error(r.error)) s.broken = true;  // closed by the next sweep
+            if (!net::is_icmp_error(r.error)) {
+                if (slot == s.current) {
+                    s.broken = true;  // closed by the next sweep
+                } else {
+                    upstream.close_socket();
+                }
+            }
             break;
         }
         if (r.count == 0) break;
         TimePoint now = tick();
 
-        std::array<net::OutDatagram, net::kBatchSize> out;
-        size_t n = 0;
         uint64_t bytes = 0;
-        for (size_t i = 0; i < r.count; ++i) {
-            const net::Address& from = batch_.source(i);
-            if (!from.same_ip(options_.server_ip) || !options_.server_ports.contains(from.port())) {
-                metrics_.drop(DropReason::foreign_source, batch_.datagrams(i));
-                continue;
+        size_t relayed = 0;
+        {
+            Outbox<Endpoint> out(*downstream_);
+            for (size_t i = 0; i < r.count; ++i) {
+                const net::Address& from = batch_.source(i);
+                if (!from.same_ip(options_.server_ip) || !options_.server_ports.contains(from.port())) {
+                    metrics_.drop(DropReason::foreign_source, batch_.datagrams(i));
+                    continue;
+                }
+                if (batch_.truncated(i)) {
+                    metrics_.drop(DropReason::oversize);
+                    continue;
+                }
+                uint32_t segment = Framing::kTraits.whole_runs ? batch_.segment_size(i) : 0;
+                for_each_datagram<Framing::kTraits.whole_runs>(batch_, i, [&](std::span<std::byte> datagram) {
+                    DropReason why{};
+                    auto opened = framing_.open_reply(s.framing, datagram, why);
+                    if (!opened) {
+                        metrics_.drop(why);
+                        return;
+                    }
+                    net::OutDatagram d = net::OutDatagram::make(*opened, &s.peer, &s.local);
+                    d.segment = segment;
+                    out.push(d);
+                    bytes += opened->size();
+                    ++relayed;
+                });
             }
-            if (batch_.truncated(i)) {
-                metrics_.drop(DropReason::oversize);
-                continue;
+            if (relayed != 0) {
+                s.hop.received(bytes);
+                s.adaptive.received(bytes);
+                s.last_active = now;
+                s.last_reply = now;
             }
-            out[n++] = batch_.out(i, &s.peer, &s.local);
-            bytes += batch_.payload(i).size();
-        }
-        if (n != 0) {
-            s.hop.received(bytes);
-            s.adaptive.received(bytes);
-            downstream_->transmit(std::span(out.data(), n));
-            s.last_active = now;
-            s.last_reply = now;
         }
         if (r.count < net::kBatchSize) break;
     }
 }
 
-void ClientRelay::sweep(TimePoint now) {
-    size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
-    if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
+// Straight to the kernel, not through the endpoint: a keepalive is not a
+// relayed datagram (no counters), and one lost to a full socket buffer is
+// simply sent again a second later.
+template <typename Framing>
+void ClientRelay<Framing>::send_keepalive(Session& s, TimePoint now) {
+    if constexpr (Framing::kTraits.keepalive) {
+        s.last_keepalive = now;
+        Endpoint& up = *s.up[s.current];
+        if (!up.is_open()) return;
+        net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &s.target);
+        net::send_batch(up.socket(), std::span(&d, 1));
+    }
 }
 
-void ClientRelay::on_runtime_options(TimePoint now) {
+template <typename Framing>
+void ClientRelay<Framing>::sweep(TimePoint now) {
+    size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
+    if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
+    if constexpr (Framing::kTraits.hop_source_port || Framing::kTraits.keepalive) {
+        sessions_.for_each([&](Session& s) {
+            // The previous hop's socket, once its grace period is over.
+            auto& previous = s.up[s.current ^ 1];
+            if (previous && previous->is_open() && now >= s.previous_until) previous->close_socket();
+            if (now - s.last_reply >= kKeepaliveAfter && now - s.last_keepalive >= kKeepaliveAfter &&
+                now - s.last_active < options_.idle_timeout) {
+                send_keepalive(s, now);
+            }
+        });
+    }
+}
+
+template <typename Framing>
+void ClientRelay<Framing>::on_runtime_options(TimePoint now) {
     hop_policy_ = HopPolicy{options_.hop_interval, options_.hop_jitter, options_.hop_bytes};
     new_sessions_.set_rate(options_.new_session_rate);
     sessions_.set_max(options_.max_sessions);
     sessions_.for_each([&](Session& s) { s.hop.set_policy(hop_policy_, now); });
 }
 
-void ClientRelay::adapt(TimePoint now) {
+template <typename Framing>
+void ClientRelay<Framing>::adapt(TimePoint now) {
     adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
-        // Only after a stall: a slowdown leaves the flow trickling, so the
-        // application's next datagram (a QUIC ACK) moves the return path
-        // within moments, and a false slowdown hop must not duplicate the
-        // application's data.
-        if (reason == metrics::HopReason::stall && !s.nudge.datagram().empty()) {
+        if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
+        if constexpr (Framing::kTraits.keepalive) {
+            // A hop moves the destination (and the source port); a keepalive
+            // at once tells the server relay where the session is now, even
+            // if the application is silent (a download-only QUIC client).
+            send_keepalive(s, now);
+        } else if (reason == metrics::HopReason::stall && !s.nudge.datagram().empty()) {
+            // Only after a stall: a slowdown leaves the flow trickling, so
+            // the application's next datagram (a QUIC ACK) moves the return
+            // path within moments, and a false slowdown hop must not
+            // duplicate the application's data.
             net::OutDatagram d = net::OutDatagram::make(s.nudge.datagram(), &s.target);
-            s.upstream->transmit(std::span(&d, 1));
+            s.up[s.current]->transmit(std::span(&d, 1));
         }
         spdlog::debug("session {}: {} hop to port {}", s.peer.to_string(),
                       metrics::kHopReasonNames[static_cast<size_t>(reason)], s.hop.port());
     });
 }
+
+template class ClientRelay<PlainFraming>;
+template class ClientRelay<SessionFraming>;
 
 }  // namespace porthop::relay

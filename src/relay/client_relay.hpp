@@ -3,22 +3,29 @@
 // downstream source is a session with its own upstream socket, sending to the
 // server relay on a port of the set that changes on the session's hop
 // schedule. Replies count only from the server relay's address and a port of
-// the set.
+// the set, and only once the framing opened them. Framing (PlainFraming,
+// SessionFraming) says what differs between the modes: how a datagram is
+// sealed and opened, whether the source port hops too (then the previous
+// socket stays open for --hop-grace, for late replies: make-before-break)
+// and whether keepalives tell the server relay where the session is.
 
+#include <array>
 #include <memory>
-#include <optional>
 
+#include "relay/framing_setup.hpp"
 #include "relay/hop_nudge.hpp"
 #include "relay/hop_schedule.hpp"
-#include "relay/relay.hpp"
 #include "relay/new_session_limiter.hpp"
+#include "relay/relay.hpp"
 #include "relay/session_table.hpp"
 
 namespace porthop::relay {
 
+template <typename Framing>
 class ClientRelay final : public Relay {
 public:
-    ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options);
+    ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options,
+                const crypto::Key* psk = nullptr);
     ~ClientRelay() override;
 
     size_t sessions() const override { return sessions_.size(); }
@@ -26,32 +33,53 @@ public:
     void shutdown() override;
     // The local address of the downstream socket (tests bind port 0).
     net::Address listen_address() const;
+    // For tests: upstream sockets open now (current + those in grace).
+    size_t upstream_sockets();
 
 private:
     struct Session {
-        net::Address peer;        // the downstream application
-        net::Address local;       // the local IP the application wrote to (wildcard --listen only)
-        net::Address target;      // server relay address, port = current hop
+        Session(const net::Address& p, const net::Address& t, HopSchedule h, typename Framing::State f, TimePoint now)
+            : peer(p), target(t), hop(h), adaptive(now), framing(f), last_active(now), last_reply(now) {}
+        net::Address peer;    // the downstream application
+        net::Address local;   // the local IP the application wrote to (wildcard --listen only)
+        net::Address target;  // server relay address, port = current hop
         HopSchedule hop;
         AdaptiveHops adaptive;
-        std::unique_ptr<Endpoint> upstream;
-        HopNudge nudge;           // kept only while --hop-on-stall is on
+        typename Framing::State framing;
+        // `up[current]` sends; the other one, if open, is the previous hop's
+        // socket (source-port hops only), kept until previous_until.
+        std::array<std::unique_ptr<Endpoint>, 2> up;
+        uint8_t current = 0;
+        HopNudge nudge;  // kept only while --hop-on-stall is on (no keepalives)
+        TimePoint previous_until;
         TimePoint last_active;
-        TimePoint last_reply;     // last datagram from the server relay (or the session's start)
+        TimePoint last_reply;  // last datagram from the server relay (or the session's start)
+        TimePoint last_keepalive;
         bool broken = false;
     };
 
     void on_downstream_readable();
-    void on_upstream_readable(Session& s);
+    void on_upstream_readable(Session& s, uint8_t slot);
     Session* find_or_open(const net::Address& peer, TimePoint now);
+    std::unique_ptr<Endpoint> open_upstream(Session& s, uint8_t slot);
+    void hop_source(Session& s, TimePoint now);
+    void send_keepalive(Session& s, TimePoint now);
     void sweep(TimePoint now) override;
     void on_runtime_options(TimePoint now) override;
     void adapt(TimePoint now) override;
 
+    Framing framing_;
     HopPolicy hop_policy_;
     std::unique_ptr<Endpoint> downstream_;
     NewSessionLimiter new_sessions_;
     SessionTable<Session> sessions_;
 };
+
+// A session that has heard nothing from the server relay for this long, while
+// still active, sends a keepalive (an authenticated empty datagram; framings
+// with keepalives only) at most this often: after a NAT rebinding (the router
+// lost the mapping) the server relay learns the new address even when the
+// application only listens (docs/protocol.md, "Roaming").
+inline constexpr Duration kKeepaliveAfter{1'000};
 
 }  // namespace porthop::relay

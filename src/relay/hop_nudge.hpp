@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <span>
 
-#include "relay/clock.hpp"
+#include "io/clock.hpp"
 
 namespace porthop::relay {
 

@@ -14,7 +14,7 @@
 #include <span>
 
 #include "metrics/metric_table.hpp"
-#include "relay/clock.hpp"
+#include "io/clock.hpp"
 #include "relay/rng.hpp"
 
 namespace porthop::relay {

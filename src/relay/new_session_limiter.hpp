@@ -11,7 +11,7 @@
 #include <cstdint>
 
 #include "net/address.hpp"
-#include "relay/clock.hpp"
+#include "io/clock.hpp"
 
 namespace porthop::relay {
 

@@ -6,9 +6,9 @@
 #include "config/option_table.hpp"
 
 #include "relay/client_relay.hpp"
+#include "relay/framing_plain.hpp"
+#include "relay/framing_session.hpp"
 #include "relay/server_relay.hpp"
-#include "relay/session_client_relay.hpp"
-#include "relay/session_server_relay.hpp"
 
 namespace porthop::relay {
 
@@ -27,8 +27,7 @@ Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options
       options_(options),
       rng_(Rng::from_kernel()),
       budget_(kQueueBudgetTotal),
-      endpoints_{base, metrics, budget_, kQueueCapacityPerSocket, options.offload,
-                 options.offload && options.mode == config::Mode::plain},
+      endpoints_{base, metrics, budget_, kQueueCapacityPerSocket, options.offload},
       last_tick_(Clock::now()),
       sweep_timer_(base, -1, EV_PERSIST, [this](short) {
           count_kernel_drops(endpoints_);
@@ -53,20 +52,22 @@ net::UdpSocket Relay::open_socket(int family) const {
     return socket;
 }
 
-std::unique_ptr<Endpoint> Relay::open_listener(const net::Address& local, std::function<void()> on_readable) {
+std::unique_ptr<Endpoint> Relay::open_listener(const net::Address& local, std::function<void()> on_readable,
+                                               bool coalesce) {
     auto socket = open_socket(local.family());
     socket.bind(local);
     return std::make_unique<Endpoint>(endpoints_, std::move(socket), metrics::Direction::downstream,
-                                      std::move(on_readable), local.is_wildcard());
+                                      std::move(on_readable), local.is_wildcard(), coalesce);
 }
 
 std::vector<std::unique_ptr<Endpoint>> Relay::open_port_set_listeners(
-    const std::function<void(size_t)>& on_readable) {
+    const std::function<void(size_t)>& on_readable, bool coalesce) {
     std::vector<std::unique_ptr<Endpoint>> listeners;
     listeners.reserve(options_.listen_ports.size());
     for (uint16_t port : options_.listen_ports.ports) {
         size_t index = listeners.size();
-        listeners.push_back(open_listener(options_.listen_ip.with_port(port), [on_readable, index] { on_readable(index); }));
+        auto readable = [on_readable, index] { on_readable(index); };
+        listeners.push_back(open_listener(options_.listen_ip.with_port(port), readable, coalesce));
     }
     return listeners;
 }
@@ -81,15 +82,29 @@ bool Relay::apply_runtime_options(const config::Options& o) {
     return true;
 }
 
+SocketCount socket_count(const config::Options& options) {
+    bool client = options.role == config::Role::client;
+    bool hops_source = options.mode == config::Mode::session ? SessionFraming::kTraits.hop_source_port
+                                                             : PlainFraming::kTraits.hop_source_port;
+    return {client ? 1 : options.listen_ports.size(), client && hops_source ? 2u : 1u};
+}
+
 std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options,
                                   const crypto::Key* psk) {
+    // The one place that knows which framings exist: each relay is
+    // compiled once per framing, so the datagram path calls the framing
+    // directly (no virtual call per datagram).
     if (options.mode == config::Mode::session) {
         if (psk == nullptr) throw std::invalid_argument("session mode needs the pre-shared key");
-        if (options.role == config::Role::client) return std::make_unique<SessionClientRelay>(base, metrics, options, *psk);
-        return std::make_unique<SessionServerRelay>(base, metrics, options, *psk);
+        if (options.role == config::Role::client) {
+            return std::make_unique<ClientRelay<SessionFraming>>(base, metrics, options, psk);
+        }
+        return std::make_unique<ServerRelay<SessionFraming>>(base, metrics, options, psk);
     }
-    if (options.role == config::Role::client) return std::make_unique<ClientRelay>(base, metrics, options);
-    return std::make_unique<ServerRelay>(base, metrics, options);
+    if (options.role == config::Role::client) {
+        return std::make_unique<ClientRelay<PlainFraming>>(base, metrics, options);
+    }
+    return std::make_unique<ServerRelay<PlainFraming>>(base, metrics, options);
 }
 
 }  // namespace porthop::relay

@@ -13,12 +13,15 @@
 #include "metrics/registry.hpp"
 #include "net/batch_io.hpp"
 #include "net/send_queue.hpp"
+#include "io/clock.hpp"
+#include "io/endpoint.hpp"
 #include "relay/adaptive_hops.hpp"
-#include "relay/clock.hpp"
-#include "relay/endpoint.hpp"
 #include "relay/rng.hpp"
 
 namespace porthop::relay {
+
+using io::Endpoint;
+using io::EndpointContext;
 
 // Per-socket and total bounds of user-space send queues.
 inline constexpr size_t kQueueCapacityPerSocket = 256 * 1024;
@@ -79,11 +82,14 @@ protected:
     net::UdpSocket open_socket(int family) const;
     // A socket bound to `local` that receives from peers (the client's
     // downstream socket, a server listener): replies go out from the address
-    // the peer wrote to when `local` is a wildcard.
-    std::unique_ptr<Endpoint> open_listener(const net::Address& local, std::function<void()> on_readable);
-    // The server relays' listeners, one per port of --listen's set;
+    // the peer wrote to when `local` is a wildcard. `coalesce`: it may take
+    // GRO receives.
+    std::unique_ptr<Endpoint> open_listener(const net::Address& local, std::function<void()> on_readable,
+                                            bool coalesce);
+    // The server relay's listeners, one per port of --listen's set;
     // on_readable gets the listener's index.
-    std::vector<std::unique_ptr<Endpoint>> open_port_set_listeners(const std::function<void(size_t)>& on_readable);
+    std::vector<std::unique_ptr<Endpoint>> open_port_set_listeners(const std::function<void(size_t)>& on_readable,
+                                                                   bool coalesce);
 
     event_base& base_;
     metrics::Registry& metrics_;
@@ -100,6 +106,15 @@ private:
     loop::Event sweep_timer_;
     loop::Event adapt_timer_;
 };
+
+// The sockets a relay of `options` holds at most: its listening sockets and,
+// per session, its upstream sockets (two while a source-port hop's grace
+// period keeps the previous one open).
+struct SocketCount {
+    size_t listening = 0;
+    size_t per_session = 1;
+};
+SocketCount socket_count(const config::Options& options);
 
 // Builds the relay of options.role and options.mode (session mode needs the
 // pre-shared key); throws net::NetError when a socket cannot be set up (the

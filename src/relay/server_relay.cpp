@@ -6,7 +6,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/offload.hpp"
 #include "relay/batch_groups.hpp"
+#include "relay/framing_plain.hpp"
+#include "relay/framing_session.hpp"
 #include "relay/session_state_file.hpp"
 
 namespace porthop::relay {
@@ -14,37 +17,62 @@ namespace porthop::relay {
 using metrics::Direction;
 using metrics::DropReason;
 
-ServerRelay::ServerRelay(event_base& base, metrics::Registry& metrics, const config::Options& options)
-    : Relay(base, metrics, options), new_sessions_(options.new_session_rate), sessions_(metrics, options.max_sessions) {
-    listeners_ = open_port_set_listeners([this](size_t index) { on_listener_readable(index); });
-    spdlog::info("server relay listening on {} ports {} ({} sockets), upstream {}", options.listen_ip.ip_string(),
-                 options.listen_ports.to_string(), listeners_.size(), options.upstream.to_string());
-    if (!options.state_file.empty()) restore_state(Clock::now());
+namespace {
+// The most datagrams one receive can hold: a batch of GRO runs, each of at
+// most the kernel's segment count.
+constexpr size_t kMaxReady = net::kBatchSize * net::kMaxSegments;
+}  // namespace
+
+template <typename Framing>
+ServerRelay<Framing>::ServerRelay(event_base& base, metrics::Registry& metrics, const config::Options& options,
+                                  const crypto::Key* psk)
+    : Relay(base, metrics, options),
+      framing_(FramingSetup{base, metrics, options, psk, &listeners_}),
+      new_sessions_(options.new_session_rate),
+      sessions_(metrics, options.max_sessions),
+      ready_(std::make_unique<net::OutDatagram[]>(kMaxReady)) {
+    listeners_ = open_port_set_listeners([this](size_t index) { on_listener_readable(index); },
+                                         Framing::kTraits.coalesce_framed);
+    spdlog::info("server relay ({} mode) listening on {} ports {} ({} sockets), upstream {}", Framing::kTraits.name,
+                 options.listen_ip.ip_string(), options.listen_ports.to_string(), listeners_.size(),
+                 options.upstream.to_string());
+    if constexpr (Framing::kTraits.state_file) {
+        if (!options.state_file.empty()) restore_state(Clock::now());
+    }
 }
 
-ServerRelay::~ServerRelay() { shutdown(); }
+template <typename Framing>
+ServerRelay<Framing>::~ServerRelay() {
+    shutdown();
+}
 
-void ServerRelay::shutdown() {
+template <typename Framing>
+void ServerRelay<Framing>::shutdown() {
     // Keep the sessions in the state file: a restart (systemctl restart,
     // an upgrade) takes them back.
-    if (!listeners_.empty() && !options_.state_file.empty()) save_state(Clock::now());
+    if constexpr (Framing::kTraits.state_file) {
+        if (!listeners_.empty() && !options_.state_file.empty()) save_state(Clock::now());
+    }
     sessions_.close_all(metrics::CloseReason::shutdown);
     listeners_.clear();
 }
 
-ServerRelay::Session* ServerRelay::find_or_open(const net::Address& peer, TimePoint now) {
-    if (Session* s = sessions_.find(peer)) {
-        s->batch = batch_seq_;
-        return s;
-    }
+template <typename Framing>
+std::vector<net::Address> ServerRelay<Framing>::session_peers() {
+    std::vector<net::Address> peers;
+    sessions_.for_each([&](Session& s) { peers.push_back(s.peer); });
+    return peers;
+}
+
+template <typename Framing>
+typename ServerRelay<Framing>::Session* ServerRelay<Framing>::open_new(const Key& key, const net::Address& peer,
+                                                                       TimePoint now) {
     if (!new_sessions_.allow(peer, now) || (sessions_.full() && !evict_unanswered(now))) {
         metrics_.drop(DropReason::session_limit);
         return nullptr;
     }
     try {
-        Session& s = open_session(peer, 0, now);
-        s.batch = batch_seq_;
-        return &s;
+        return &open_session(key, peer, 0, now);
     } catch (const net::NetError& e) {
         spdlog::debug("cannot open a session for {}: {}", peer.to_string(), e.what());
         metrics_.drop(DropReason::session_limit);
@@ -52,12 +80,14 @@ ServerRelay::Session* ServerRelay::find_or_open(const net::Address& peer, TimePo
     }
 }
 
-bool ServerRelay::evict_unanswered(TimePoint now) {
-    // A full table under a flood of spoofed sources holds sessions the QUIC
-    // server never answered (it ignores garbage); one of those, at least a
-    // second old, makes room for a newcomer, so a flood cannot lock new
-    // legitimate connections out. Answered sessions are never evicted, nor
-    // sessions that the batch being handled still points to.
+template <typename Framing>
+bool ServerRelay<Framing>::evict_unanswered(TimePoint now) {
+    // A full table under a flood of spoofed sources (or replayed session
+    // datagrams) holds sessions the QUIC server never answered (it ignores
+    // garbage); one of those, at least a second old, makes room for a
+    // newcomer, so a flood cannot lock new legitimate connections out.
+    // Answered sessions are never evicted, nor sessions that the batch being
+    // handled still points to.
     return sessions_.evict_one(
         [&](const Session& s) {
             return !s.answered && s.batch != batch_seq_ && now - s.opened >= std::chrono::seconds(1);
@@ -65,90 +95,153 @@ bool ServerRelay::evict_unanswered(TimePoint now) {
         kEvictionScan);
 }
 
-ServerRelay::Session& ServerRelay::open_session(const net::Address& peer, uint16_t local_port, TimePoint now) {
+template <typename Framing>
+typename ServerRelay<Framing>::Session& ServerRelay<Framing>::open_session(const Key& key, const net::Address& peer,
+                                                                           uint16_t local_port, TimePoint now) {
     auto socket = open_socket(options_.upstream.family());
     if (local_port != 0) {
         auto any = net::Address::parse_ip(options_.upstream.is_v6() ? "::" : "0.0.0.0", local_port);
         socket.bind(*any);
     }
     socket.connect(options_.upstream);
-    auto s = std::make_unique<Session>(Session{peer, net::Address{}, nullptr, 0, now, false, false, now, 0});
+    auto s = std::make_unique<Session>(
+        Session{peer, net::Address{}, nullptr, 0, framing_.new_server_state(key), now, now, batch_seq_});
     Session* raw = s.get();
     s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
-                                             [this, raw] { on_upstream_readable(*raw); });
-    spdlog::debug("session {} opened", peer.to_string());
-    Session& session = sessions_.insert(peer, std::move(s));
-    // A new session is saved at once (a crash a moment later must not lose
-    // it), but at most ten times a second: a flood of new sessions waits for
-    // the sweep.
-    state_dirty_ = true;
-    if (!options_.state_file.empty() && now - state_written_ >= std::chrono::milliseconds(100)) save_state(now);
+                                             [this, raw] { on_upstream_readable(*raw); }, false,
+                                             Framing::kTraits.coalesce_plain);
+    spdlog::debug("session opened from {}", peer.to_string());
+    Session& session = sessions_.insert(key, std::move(s));
+    if constexpr (Framing::kTraits.state_file) {
+        // A new session is saved at once (a crash a moment later must not
+        // lose it), but at most ten times a second: a flood of new sessions
+        // waits for the sweep.
+        state_dirty_ = true;
+        if (!options_.state_file.empty() && now - state_written_ >= std::chrono::milliseconds(100)) save_state(now);
+    }
     return session;
 }
 
-void ServerRelay::save_state(TimePoint now) {
-    std::vector<SavedSession> saved;
-    saved.reserve(sessions_.size());
-    sessions_.for_each([&](Session& s) {
-        saved.push_back({s.peer, s.upstream->socket().local_address().port(), s.listener, s.local});
-    });
-    if (!write_session_state(options_.state_file, saved)) {
-        spdlog::warn("cannot write --state-file {}: {}", options_.state_file, std::strerror(errno));
-    }
-    state_dirty_ = false;
-    state_written_ = now;
-}
-
-void ServerRelay::restore_state(TimePoint now) {
-    size_t restored = 0;
-    for (const SavedSession& saved : read_session_state(options_.state_file)) {
-        if (sessions_.full() || sessions_.find(saved.peer) != nullptr) continue;
-        try {
-            Session& s = open_session(saved.peer, saved.upstream_port, now);
-            s.listener = saved.listener < listeners_.size() ? saved.listener : 0;
-            s.answered = true;  // it carried traffic before the restart
-            s.local = saved.local;
-            ++restored;
-        } catch (const net::NetError& e) {
-            spdlog::warn("cannot restore session {}: {}", saved.peer.to_string(), e.what());
+template <typename Framing>
+void ServerRelay<Framing>::save_state(TimePoint now) {
+    if constexpr (Framing::kTraits.state_file) {
+        std::vector<SavedSession> saved;
+        saved.reserve(sessions_.size());
+        sessions_.for_each([&](Session& s) {
+            saved.push_back({s.peer, s.upstream->socket().local_address().port(), s.listener, s.local});
+        });
+        if (!write_session_state(options_.state_file, saved)) {
+            spdlog::warn("cannot write --state-file {}: {}", options_.state_file, std::strerror(errno));
         }
+        state_dirty_ = false;
+        state_written_ = now;
     }
-    if (restored != 0) spdlog::info("restored {} sessions from {}", restored, options_.state_file);
 }
 
-void ServerRelay::on_listener_readable(size_t index) {
+template <typename Framing>
+void ServerRelay<Framing>::restore_state(TimePoint now) {
+    if constexpr (Framing::kTraits.state_file) {
+        size_t restored = 0;
+        for (const SavedSession& saved : read_session_state(options_.state_file)) {
+            if (sessions_.full() || sessions_.find(saved.peer) != nullptr) continue;
+            try {
+                Session& s = open_session(saved.peer, saved.peer, saved.upstream_port, now);
+                s.listener = saved.listener < listeners_.size() ? saved.listener : 0;
+                s.answered = true;  // it carried traffic before the restart
+                s.local = saved.local;
+                ++restored;
+            } catch (const net::NetError& e) {
+                spdlog::warn("cannot restore session {}: {}", saved.peer.to_string(), e.what());
+            }
+        }
+        if (restored != 0) spdlog::info("restored {} sessions from {}", restored, options_.state_file);
+    }
+}
+
+template <typename Framing>
+typename ServerRelay<Framing>::Session* ServerRelay<Framing>::take(std::span<std::byte> d, const net::Address& source,
+                                                                   std::span<std::byte>& plain, TimePoint now) {
+    DropReason why{};
+    auto in = framing_.inspect(d, source, why);
+    if (!in) {
+        metrics_.drop(why);
+        return nullptr;
+    }
+    Session* s = sessions_.find(in->key);
+    auto opened = framing_.open(s != nullptr ? &s->framing : nullptr, *in, d, why);
+    if (!opened) {
+        metrics_.drop(why);
+        return nullptr;
+    }
+    if (s == nullptr && (s = open_new(in->key, source, now)) == nullptr) return nullptr;
+    framing_.accept(s->framing, *in);
+    s->batch = batch_seq_;
+    s->peer = source;  // roaming: replies follow the latest valid datagram
+    s->last_active = now;
+    plain = *opened;
+    return s;
+}
+
+template <typename Framing>
+void ServerRelay<Framing>::on_listener_readable(size_t index) {
     Endpoint& listener = *listeners_[index];
+    bool wildcard = options_.listen_ip.is_wildcard();
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
         auto r = listener.receive(batch_);
         if (r.count == 0) break;
         TimePoint now = tick();
         ++batch_seq_;
 
+        // Each entry's datagrams go to the session of its first one (a GRO
+        // run comes from one source: one session); ready_[begin[i], end[i]).
         std::array<Session*, net::kBatchSize> owners;
+        std::array<uint32_t, net::kBatchSize> begin;
+        std::array<uint32_t, net::kBatchSize> end;
+        size_t ready = 0;
         for (size_t i = 0; i < r.count; ++i) {
             owners[i] = nullptr;
+            begin[i] = end[i] = static_cast<uint32_t>(ready);
             if (batch_.truncated(i)) {
                 metrics_.drop(DropReason::oversize);
                 continue;
             }
-            owners[i] = find_or_open(batch_.source(i), now);
+            const net::Address& source = batch_.source(i);
+            net::Address local = wildcard ? batch_.destination(i) : net::Address{};
+            uint32_t segment = Framing::kTraits.whole_runs ? batch_.segment_size(i) : 0;
+            for_each_datagram<Framing::kTraits.whole_runs>(batch_, i, [&](std::span<std::byte> d) {
+                if (framing_.intercept(d, source, local, index, now)) return;
+                std::span<std::byte> plain;
+                Session* s = take(d, source, plain, now);
+                if (s == nullptr) return;
+                s->listener = index;
+                if (wildcard) s->local = local;
+                // A keepalive: roaming only, nothing to relay.
+                if (Framing::kTraits.keepalive && plain.empty()) return;
+                net::OutDatagram out = net::OutDatagram::make(plain, nullptr);
+                out.segment = segment;
+                if (owners[i] == nullptr) owners[i] = s;
+                if (owners[i] != s || ready == kMaxReady) {
+                    // Another session in the same run: on its own.
+                    s->upstream->transmit(std::span(&out, 1));
+                    return;
+                }
+                ready_[ready++] = out;
+            });
+            end[i] = static_cast<uint32_t>(ready);
         }
 
-        bool wildcard = options_.listen_ip.is_wildcard();
         for_each_group(std::span<Session* const>(owners.data(), r.count), [&](Session& s, auto indices) {
-            std::array<net::OutDatagram, net::kBatchSize> out;
-            size_t n = 0;
-            for (size_t i : indices) out[n++] = batch_.out(i, nullptr);
-            s.listener = index;
-            if (wildcard) s.local = batch_.destination(indices.back());
-            s.last_active = now;
-            s.upstream->transmit(std::span(out.data(), n));
+            Outbox<Endpoint> out(*s.upstream);
+            for (size_t i : indices) {
+                for (size_t k = begin[i]; k < end[i]; ++k) out.push(ready_[k]);
+            }
         });
         if (r.count < net::kBatchSize) break;
     }
 }
 
-void ServerRelay::on_upstream_readable(Session& s) {
+template <typename Framing>
+void ServerRelay<Framing>::on_upstream_readable(Session& s) {
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
         auto r = s.upstream->receive(batch_);
         if (r.error != 0) {
@@ -161,14 +254,15 @@ void ServerRelay::on_upstream_readable(Session& s) {
         if (r.count == 0) break;
         TimePoint now = tick();
 
+        size_t limit = framing_.max_plain(options_.mtu, s.peer);
         std::array<net::OutDatagram, net::kBatchSize> out;
         size_t n = 0;
         for (size_t i = 0; i < r.count; ++i) {
-            if (batch_.truncated(i)) {
+            if (batch_.truncated(i) || batch_.payload(i).size() > limit) {
                 metrics_.drop(DropReason::oversize);
                 continue;
             }
-            out[n++] = batch_.out(i, &s.peer, &s.local);
+            out[n++] = framing_.seal(s.framing, batch_, i, &s.peer, &s.local);
         }
         if (listeners_.empty()) return;  // shutting down
         if (n != 0) s.answered = true;
@@ -178,16 +272,23 @@ void ServerRelay::on_upstream_readable(Session& s) {
     }
 }
 
-void ServerRelay::sweep(TimePoint now) {
+template <typename Framing>
+void ServerRelay<Framing>::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
     // At most once a sweep (≤ 1 s): a flood of new sessions costs one write.
-    if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
+    if constexpr (Framing::kTraits.state_file) {
+        if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
+    }
 }
 
-void ServerRelay::on_runtime_options(TimePoint) {
+template <typename Framing>
+void ServerRelay<Framing>::on_runtime_options(TimePoint) {
     new_sessions_.set_rate(options_.new_session_rate);
     sessions_.set_max(options_.max_sessions);
 }
+
+template class ServerRelay<PlainFraming>;
+template class ServerRelay<SessionFraming>;
 
 }  // namespace porthop::relay

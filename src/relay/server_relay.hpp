@@ -1,58 +1,77 @@
 #pragma once
 // The server relay (DESIGN.md, "Roles"): one listening socket per port of
-// the set; each sender (ip, port) is a session with its own socket connected
-// to the upstream QUIC server. Replies leave through the listening socket that
-// most recently heard from the session's peer, so the NATs and the ISP on the
-// way see a reply on the flow that is current.
+// the set; each session has its own socket connected to the upstream QUIC
+// server. Framing (PlainFraming, SessionFraming) says what a session is keyed
+// by (the sender, or the session id in each datagram's header), how a
+// datagram is checked and opened (before an unknown key costs anything) and
+// how a reply is sealed. Replies leave through the listening socket that most
+// recently heard a valid datagram of the session, towards its source, so the
+// NATs and the ISP on the way see a reply on the flow that is current (and a
+// roaming client is followed).
 
 #include <memory>
 #include <vector>
 
-#include "relay/relay.hpp"
+#include "relay/framing_setup.hpp"
 #include "relay/new_session_limiter.hpp"
+#include "relay/relay.hpp"
 #include "relay/session_table.hpp"
 
 namespace porthop::relay {
 
+template <typename Framing>
 class ServerRelay final : public Relay {
 public:
-    ServerRelay(event_base& base, metrics::Registry& metrics, const config::Options& options);
+    ServerRelay(event_base& base, metrics::Registry& metrics, const config::Options& options,
+                const crypto::Key* psk = nullptr);
     ~ServerRelay() override;
 
     size_t sessions() const override { return sessions_.size(); }
     bool listening() const override { return !listeners_.empty(); }
     void shutdown() override;
+    // For tests: the current peer address of every session.
+    std::vector<net::Address> session_peers();
 
 private:
+    using Key = typename Framing::Key;
     struct Session {
-        net::Address peer;
+        net::Address peer;    // the latest source of a valid datagram
         net::Address local;   // the local IP peer wrote to (wildcard --listen only)
         std::unique_ptr<Endpoint> upstream;
-        size_t listener = 0;  // index into listeners_ of the last socket that heard from peer
+        size_t listener = 0;  // index into listeners_ of the socket that received that datagram
+        typename Framing::State framing;
         TimePoint last_active;
-        bool broken = false;
-        bool answered = false;  // the upstream has replied at least once
         TimePoint opened;
         uint64_t batch = 0;     // the last receive batch that used this session
+        bool broken = false;
+        bool answered = false;  // the upstream has replied at least once
     };
 
     void on_listener_readable(size_t index);
     void on_upstream_readable(Session& s);
-    Session* find_or_open(const net::Address& peer, TimePoint now);
+    // The session that datagram `d` (from `source`) belongs to once it
+    // counts, with `d` opened in place into `plain`; null when it was dropped
+    // (counted) or carries nothing to relay.
+    Session* take(std::span<std::byte> d, const net::Address& source, std::span<std::byte>& plain, TimePoint now);
+    Session* open_new(const Key& key, const net::Address& peer, TimePoint now);
     bool evict_unanswered(TimePoint now);
     // How many sessions one eviction looks at: bounded work per new session
     // while the table is full.
     static constexpr size_t kEvictionScan = 64;
     // Opens the session's socket to the upstream; local_port 0: any.
-    Session& open_session(const net::Address& peer, uint16_t local_port, TimePoint now);
+    Session& open_session(const Key& key, const net::Address& peer, uint16_t local_port, TimePoint now);
     void sweep(TimePoint now) override;
     void on_runtime_options(TimePoint now) override;
     void save_state(TimePoint now);
     void restore_state(TimePoint now);
 
     std::vector<std::unique_ptr<Endpoint>> listeners_;
+    Framing framing_;
     NewSessionLimiter new_sessions_;
-    SessionTable<Session> sessions_;
+    SessionTable<Session, Key, typename Framing::KeyHash> sessions_;
+    // The datagrams of one receive, ready to go upstream; more than a batch
+    // when GRO runs are opened segment by segment.
+    std::unique_ptr<net::OutDatagram[]> ready_;
     uint64_t batch_seq_ = 0;
     bool state_dirty_ = false;  // sessions opened or closed since the state file was written
     TimePoint state_written_{};

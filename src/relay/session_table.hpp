@@ -9,7 +9,7 @@
 
 #include "metrics/registry.hpp"
 #include "net/address.hpp"
-#include "relay/clock.hpp"
+#include "io/clock.hpp"
 
 namespace porthop::relay {
 

@@ -1,12 +1,14 @@
 // The client relay's datagram handlers, in process on loopback: a fresh
-// relay::ClientRelay per input (hop every 1-8 ms, sometimes by bytes or on
+// relay::ClientRelay per input, in plain or session mode (hop every 1-8 ms, sometimes by bytes or on
 // stall, 1-8 sessions at most, default or tiny socket buffers) and plain
 // sockets that play QUIC clients from 8 source addresses (127.0.0.1-8), the
 // server relay on 4 ports of the set (echoing or not; a fifth port of the set
 // is closed: ICMP errors), a stranger on another address and one on the
 // server's address but outside the set. The input is a list of operations;
 // after each one the loop runs without blocking. Checks the metrics
-// invariants (check_relay) and a clean shutdown.
+// invariants (check_relay) and a clean shutdown. In session mode the server
+// relay opens what it gets and echoes it framed, and its answers are framed
+// under a session id it has seen with a counter from the input.
 #include <event2/event.h>
 #include <unistd.h>
 
@@ -18,6 +20,8 @@
 #include "fuzz_relay_harness.hpp"
 #include "loop/event_base.hpp"
 #include "relay/client_relay.hpp"
+#include "relay/framing_plain.hpp"
+#include "relay/framing_session.hpp"
 
 using namespace porthop;
 using namespace porthop_fuzz;
@@ -33,6 +37,7 @@ struct World {
     int stranger = -1;                 // 127.0.0.10
     int outsider = -1;                 // 127.0.0.1, a port outside the set
     config::PortSet ports;
+    Framer framer;
 };
 World w;
 
@@ -62,6 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint32_t max_sessions = 1 + (c1 & 7);
     const bool tiny_buffers = c1 & 0x08;
     const bool echo = c1 & 0x10;
+    const bool session = c1 & 0x20;
 
     for (int fd : w.apps) drain(fd);
     for (int fd : w.servers) drain(fd);
@@ -80,15 +86,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     o.max_sessions = max_sessions;
     o.sndbuf = tiny_buffers ? 4096 : 0;
     o.rcvbuf = tiny_buffers ? 4096 : 0;
+    o.mode = session ? config::Mode::session : config::Mode::plain;
 
     auto base = loop::make_event_base();
     metrics::Registry m;
-    auto relay = std::make_unique<relay::ClientRelay>(*base, m, o);
-    const net::Address listen = relay->listen_address();
+    std::unique_ptr<relay::Relay> relay;
+    net::Address listen;
+    if (session) {
+        auto c = std::make_unique<relay::ClientRelay<relay::SessionFraming>>(*base, m, o, &w.framer.psk());
+        listen = c->listen_address();
+        relay = std::move(c);
+    } else {
+        auto c = std::make_unique<relay::ClientRelay<relay::PlainFraming>>(*base, m, o);
+        listen = c->listen_address();
+        relay = std::move(c);
+    }
     sockaddr_in to_relay{};
     std::memcpy(&to_relay, listen.sockaddr_ptr(), sizeof to_relay);
     bool shut = false;
     Learned sessions;  // the relay's upstream sockets, as the server relay sees them
+    uint64_t seen_id = 0;  // session mode: the last session id the server relay saw
+    uint64_t counter = 0;  // session mode: the server relay's send counter
 
     auto pump = [&] {
         for (int k = 0; k < 3; ++k) {
@@ -96,7 +114,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             for (int fd : w.servers) {
                 drain(fd, [&](const sockaddr_in& from, std::span<const uint8_t> p) {
                     sessions.add(from);
-                    if (echo) send_to(fd, p, from);
+                    if (!session) {
+                        if (echo) send_to(fd, p, from);
+                        return;
+                    }
+                    auto opened = w.framer.open_from_client(p);
+                    if (!opened) return;
+                    seen_id = opened->first;
+                    if (echo) send_to(fd, w.framer.seal(opened->second, seen_id, counter++, false), from);
                 });
             }
             for (int fd : w.apps) drain(fd);
@@ -118,7 +143,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
             }
             case 3:  // the server relay answers on one session, from one of its ports
-                if (const sockaddr_in* s = sessions.pick(r.u8())) send_to(w.servers[(op >> 3) & 3], next_payload(r), *s);
+                if (const sockaddr_in* s = sessions.pick(r.u8())) {
+                    auto p = next_payload(r);
+                    // Session mode: framed, with a counter that may be new, old or replayed.
+                    if (session && (op & 0x10) == 0) p = w.framer.seal(p, seen_id, counter - (r.u8() & 3), false);
+                    send_to(w.servers[(op >> 3) & 3], p, *s);
+                }
                 break;
             case 4:  // a stranger (another address) writes to a session's socket
                 if (const sockaddr_in* s = sessions.pick(r.u8())) send_to(w.stranger, next_payload(r), *s);

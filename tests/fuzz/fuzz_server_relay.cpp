@@ -1,10 +1,12 @@
 // The server relay's datagram handlers, in process on loopback: a fresh
-// relay::ServerRelay per input (1-4 listening ports, 1-8 sessions at most,
+// relay::ServerRelay per input, in plain or session mode (1-4 listening ports, 1-8 sessions at most,
 // default or tiny socket buffers) and plain sockets that play clients from 8
 // source addresses (127.0.0.1-8), the upstream QUIC server (echoing or not,
 // sometimes closed: ICMP errors), and a stranger. The input is a list of
 // operations; after each one the loop runs without blocking. Checks the
-// metrics invariants (check_relay) and a clean shutdown.
+// metrics invariants (check_relay) and a clean shutdown. In session mode the
+// clients frame most datagrams under one of 4 session ids with a counter from
+// the input (new, old, replayed), some with the probe's version byte.
 #include <event2/event.h>
 #include <unistd.h>
 
@@ -12,6 +14,8 @@
 
 #include "fuzz_relay_harness.hpp"
 #include "loop/event_base.hpp"
+#include "relay/framing_plain.hpp"
+#include "relay/framing_session.hpp"
 #include "relay/server_relay.hpp"
 
 using namespace porthop;
@@ -27,6 +31,7 @@ struct World {
     uint16_t upstream_port = 0;
     int upstream = -1;                    // the QUIC server; -1 while "closed"
     int stranger = -1;                    // 127.0.0.10
+    Framer framer;
 };
 World w;
 
@@ -51,6 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint32_t max_sessions = 1 + ((c0 >> 2) & 7);
     const bool tiny_buffers = c0 & 0x20;
     const bool echo = c0 & 0x40;
+    const bool session = c0 & 0x80;
 
     if (w.upstream < 0) open_upstream();
     drain(w.upstream);
@@ -69,7 +75,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     auto base = loop::make_event_base();
     metrics::Registry m;
-    auto relay = std::make_unique<relay::ServerRelay>(*base, m, o);
+    o.mode = session ? config::Mode::session : config::Mode::plain;
+    std::unique_ptr<relay::Relay> relay;
+    if (session) {
+        relay = std::make_unique<relay::ServerRelay<relay::SessionFraming>>(*base, m, o, &w.framer.psk());
+    } else {
+        relay = std::make_unique<relay::ServerRelay<relay::PlainFraming>>(*base, m, o);
+    }
+    std::array<uint64_t, 4> counters{};  // session mode: each session id's next counter
+    // Session mode: most datagrams framed under one of 4 ids (the counter
+    // new, or a little behind: replays), some raw.
+    auto frame = [&](std::span<const uint8_t> p, uint8_t how) -> std::span<const uint8_t> {
+        if (!session || (how & 0x0c) == 0x0c) return p;
+        size_t id = how & 3;
+        uint64_t counter = (how & 0x10) ? counters[id] - (how >> 5) : counters[id]++;
+        return w.framer.seal(p, 0x1000 + id, counter, true);
+    };
     bool shut = false;
     Learned sessions;  // the relay's upstream sockets, as the QUIC server sees them
 
@@ -94,12 +115,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         switch (op & 7) {
             case 0:
             case 1:
-            case 2: send_to(src, next_payload(r), to_listener); break;
+            case 2: {
+                auto p = next_payload(r);
+                send_to(src, frame(p, r.u8()), to_listener);
+                break;
+            }
             case 3:  // a burst: full receive batches, and a full send buffer with tiny buffers
             {
                 size_t count = 1 + r.u8();
                 auto p = next_payload(r, 2048);
-                for (size_t i = 0; i < count; ++i) send_to(src, p, to_listener);
+                uint8_t how = r.u8();
+                for (size_t i = 0; i < count; ++i) send_to(src, frame(p, how), to_listener);
                 break;
             }
             case 4:  // the QUIC server sends on one session

@@ -30,8 +30,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;
-    static const crypto::Cipher c2s(key_of(7), crypto::Direction::client_to_server);
-    static const crypto::Cipher s2c(key_of(7), crypto::Direction::server_to_client);
+    static const crypto::Cipher c2s(key_of(7), crypto::Direction::upstream);
+    static const crypto::Cipher s2c(key_of(7), crypto::Direction::downstream);
     porthop_fuzz::Reader r(data, size);
     const uint8_t mode = r.u8();
 

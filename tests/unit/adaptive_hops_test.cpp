@@ -11,6 +11,7 @@
 #include <functional>
 #include <vector>
 
+using namespace porthop;
 using namespace porthop::relay;
 using namespace std::chrono_literals;
 using porthop::metrics::HopReason;

@@ -2,7 +2,7 @@
 // datagram socketpair returns EAGAIN once the peer's queue is full, which a
 // UDP socket on loopback almost never does.
 
-#include "relay/endpoint.hpp"
+#include "io/endpoint.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -20,16 +20,16 @@ struct StalledPeer {
     loop::EventBasePtr base = loop::make_event_base();
     metrics::Registry metrics;
     net::QueueBudget budget{1 << 20};
-    relay::EndpointContext ctx{*base, metrics, budget, 16 * 1024};
+    io::EndpointContext ctx{*base, metrics, budget, 16 * 1024};
     int peer_fd = -1;
-    std::unique_ptr<relay::Endpoint> endpoint;
+    std::unique_ptr<io::Endpoint> endpoint;
     std::vector<std::byte> payload = std::vector<std::byte>(1000, std::byte{1});
 
     StalledPeer() {
         int fds[2];
         if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds) != 0) throw std::runtime_error("socketpair");
         peer_fd = fds[1];
-        endpoint = std::make_unique<relay::Endpoint>(ctx, net::UdpSocket::adopt(fds[0]), metrics::Direction::upstream,
+        endpoint = std::make_unique<io::Endpoint>(ctx, net::UdpSocket::adopt(fds[0]), metrics::Direction::upstream,
                                                      [] {});
     }
     ~StalledPeer() {
@@ -98,13 +98,13 @@ TEST(Endpoint, CountsWhatTheKernelDroppedForAFullReceiveBufferWhenAsked) {
     loop::EventBasePtr base = loop::make_event_base();
     metrics::Registry metrics;
     net::QueueBudget budget{1 << 20};
-    relay::EndpointContext ctx{*base, metrics, budget, 16 * 1024};
+    io::EndpointContext ctx{*base, metrics, budget, 16 * 1024};
     auto rx = net::UdpSocket::open(AF_INET);
     rx.set_buffer_sizes(0, 4096);  // the kernel's minimum: a few datagrams
     rx.bind(*net::Address::parse_ip("127.0.0.1", 0));
     auto tx = net::UdpSocket::open(AF_INET);
     tx.connect(rx.local_address());
-    relay::Endpoint endpoint(ctx, std::move(rx), metrics::Direction::upstream, [] {});
+    io::Endpoint endpoint(ctx, std::move(rx), metrics::Direction::upstream, [] {});
     auto overflows = [&] { return metrics.get(metrics::Family::dropped, metrics::DropReason::rcvbuf_overflow); };
 
     std::vector<std::byte> payload(1000, std::byte{7});
@@ -112,17 +112,17 @@ TEST(Endpoint, CountsWhatTheKernelDroppedForAFullReceiveBufferWhenAsked) {
     net::RecvBatch batch;
     EXPECT_GT(endpoint.receive(batch).count, 0u);
     EXPECT_EQ(overflows(), 0u);  // not on the datagram path
-    relay::count_kernel_drops(ctx);
+    io::count_kernel_drops(ctx);
     uint32_t dropped = endpoint.socket().kernel_drops();
     EXPECT_GT(dropped, 0u);
     EXPECT_EQ(overflows(), dropped);
 
-    relay::count_kernel_drops(ctx);  // nothing received since: nothing new
+    io::count_kernel_drops(ctx);  // nothing received since: nothing new
     EXPECT_EQ(overflows(), dropped);
     for (int i = 0; i < 100; ++i) ::send(tx.fd(), payload.data(), payload.size(), 0);
     while (endpoint.receive(batch).count != 0) {
     }
-    relay::count_kernel_drops(ctx);
+    io::count_kernel_drops(ctx);
     EXPECT_GT(overflows(), dropped);
     EXPECT_EQ(overflows(), endpoint.socket().kernel_drops());
 }
@@ -131,10 +131,10 @@ TEST(Endpoint, TurnsGsoOnWhenTheRelayUsesOffloadAndOffWhenNot) {
     loop::EventBasePtr base = loop::make_event_base();
     metrics::Registry metrics;
     net::QueueBudget budget{1 << 20};
-    relay::EndpointContext with{*base, metrics, budget, 16 * 1024, true};
-    relay::EndpointContext without{*base, metrics, budget, 16 * 1024, false};
-    relay::Endpoint a(with, net::UdpSocket::open(AF_INET), metrics::Direction::upstream, [] {});
-    relay::Endpoint b(without, net::UdpSocket::open(AF_INET), metrics::Direction::upstream, [] {});
+    io::EndpointContext with{*base, metrics, budget, 16 * 1024, true};
+    io::EndpointContext without{*base, metrics, budget, 16 * 1024, false};
+    io::Endpoint a(with, net::UdpSocket::open(AF_INET), metrics::Direction::upstream, [] {});
+    io::Endpoint b(without, net::UdpSocket::open(AF_INET), metrics::Direction::upstream, [] {});
     if (!net::gso_supported(b.socket())) GTEST_SKIP() << "this kernel has no UDP_SEGMENT";
     EXPECT_TRUE(a.socket().gso());
     EXPECT_FALSE(b.socket().gso());

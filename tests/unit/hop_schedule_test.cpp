@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+using namespace porthop;
 using namespace porthop::relay;
 using namespace std::chrono_literals;
 

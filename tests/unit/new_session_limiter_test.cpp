@@ -11,7 +11,7 @@ net::Address ip(const char* text) { return *net::Address::parse_ip(text, 1234); 
 
 TEST(NewSessionLimiter, AllowsABurstThenHoldsOneSourceToTheRate) {
     relay::NewSessionLimiter limiter(10.0, 5.0);
-    relay::TimePoint t0{};
+    TimePoint t0{};
     int allowed = 0;
     for (int i = 0; i < 100; ++i) allowed += limiter.allow(ip("10.0.0.1"), t0);
     EXPECT_EQ(allowed, 5);
@@ -23,19 +23,19 @@ TEST(NewSessionLimiter, AllowsABurstThenHoldsOneSourceToTheRate) {
 
 TEST(NewSessionLimiter, OneFloodingSourceDoesNotLimitAnother) {
     relay::NewSessionLimiter limiter(10.0, 5.0);
-    relay::TimePoint t0{};
+    TimePoint t0{};
     for (int i = 0; i < 100; ++i) limiter.allow(ip("10.0.0.1"), t0);
     EXPECT_TRUE(limiter.allow(ip("10.0.0.2"), t0));
 }
 
 TEST(NewSessionLimiter, RateZeroMeansNoLimit) {
     relay::NewSessionLimiter limiter(0.0);
-    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(limiter.allow(ip("10.0.0.1"), relay::TimePoint{}));
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(limiter.allow(ip("10.0.0.1"), TimePoint{}));
 }
 
 TEST(NewSessionLimiter, CountsPerIpWhateverThePort) {
     relay::NewSessionLimiter limiter(10.0, 2.0);
-    relay::TimePoint t0{};
+    TimePoint t0{};
     EXPECT_TRUE(limiter.allow(*net::Address::parse_ip("10.0.0.1", 1), t0));
     EXPECT_TRUE(limiter.allow(*net::Address::parse_ip("10.0.0.1", 2), t0));
     EXPECT_FALSE(limiter.allow(*net::Address::parse_ip("10.0.0.1", 3), t0));

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+using namespace porthop;
 using namespace porthop::probe;
 using namespace std::chrono_literals;
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <random>
 
+using namespace porthop;
 using namespace porthop::probe;
 
 namespace {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+using namespace porthop;
 using namespace porthop::probe;
 
 namespace {

@@ -2,7 +2,7 @@
 // loopback: it answers only authenticated, fresh requests, never more than
 // asked, and within its caps.
 
-#include "relay/probe_responder.hpp"
+#include "probe/probe_responder.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -25,10 +25,10 @@ struct Lab {
     loop::EventBasePtr base = loop::make_event_base();
     metrics::Registry metrics;
     net::QueueBudget budget{1 << 20};
-    relay::EndpointContext ctx{*base, metrics, budget, 256 * 1024};
+    io::EndpointContext ctx{*base, metrics, budget, 256 * 1024};
     crypto::Key psk;
-    std::vector<std::unique_ptr<relay::Endpoint>> listeners;
-    std::unique_ptr<relay::ProbeResponder> responder;
+    std::vector<std::unique_ptr<io::Endpoint>> listeners;
+    std::unique_ptr<probe::ProbeResponder> responder;
     net::UdpSocket client = net::UdpSocket::open(AF_INET);
     net::Address client_addr;
 
@@ -39,11 +39,11 @@ struct Lab {
         auto s = net::UdpSocket::open(AF_INET);
         s.bind(lo);
         listeners.push_back(
-            std::make_unique<relay::Endpoint>(ctx, std::move(s), metrics::Direction::downstream, [] {}));
+            std::make_unique<io::Endpoint>(ctx, std::move(s), metrics::Direction::downstream, [] {}));
         client.set_buffer_sizes(0, 8 << 20);
         client.bind(lo);
         client_addr = client.local_address();
-        responder = std::make_unique<relay::ProbeResponder>(*base, metrics, psk, 1500, listeners, caps);
+        responder = std::make_unique<probe::ProbeResponder>(*base, metrics, psk, 1500, listeners, caps);
     }
 
     // A sealed request as the client sends it.
@@ -59,7 +59,7 @@ struct Lab {
     }
 
     void deliver(std::vector<std::byte> datagram) {
-        responder->on_datagram(datagram, client_addr, net::Address{}, 0, relay::Clock::now());
+        responder->on_datagram(datagram, client_addr, net::Address{}, 0, Clock::now());
     }
 
     // Runs the loop for `d`, then returns the bytes the client received

@@ -72,7 +72,7 @@ TEST(ProbeWire, SealedRequestOpensOnlyWithTheSameKeyAndDirection) {
     std::vector<std::byte> c1 = copy, c2 = copy, c3 = copy, c4 = copy;
     EXPECT_FALSE(probe::ProbeKeys(key()).to_server.open(c1, *h)) << "another pre-shared key";
     EXPECT_FALSE(keys.to_client.open(c2, *h)) << "the other direction";
-    EXPECT_FALSE(crypto::Cipher(psk, crypto::Direction::client_to_server).open(c3, *h)) << "the relay's key";
+    EXPECT_FALSE(crypto::Cipher(psk, crypto::Direction::upstream).open(c3, *h)) << "the relay's key";
     auto plain = keys.to_server.open(c4, *h);
     ASSERT_TRUE(plain);
     EXPECT_EQ(probe::read_request(*plain)->total, 2000u);

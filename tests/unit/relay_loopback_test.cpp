@@ -18,8 +18,8 @@
 #include "crypto/session_crypto.hpp"
 #include "relay/client_relay.hpp"
 #include "relay/server_relay.hpp"
-#include "relay/session_client_relay.hpp"
-#include "relay/session_server_relay.hpp"
+#include "relay/framing_plain.hpp"
+#include "relay/framing_session.hpp"
 
 namespace {
 std::atomic<bool> g_counting{false};
@@ -66,8 +66,8 @@ struct Harness {
     std::unique_ptr<loop::Event> echo_ev;
     std::unique_ptr<relay::Relay> server;
     std::unique_ptr<relay::Relay> client;
-    relay::SessionServerRelay* session_server = nullptr;  // session mode only
-    relay::SessionClientRelay* session_client = nullptr;
+    relay::ServerRelay<relay::SessionFraming>* session_server = nullptr;  // session mode only
+    relay::ClientRelay<relay::SessionFraming>* session_client = nullptr;
     crypto::Key psk;
     config::PortSet ports;
     net::Address client_addr;
@@ -106,11 +106,11 @@ struct Harness {
             so.mode = mode;
             try {
                 if (mode == config::Mode::session) {
-                    auto s = std::make_unique<relay::SessionServerRelay>(*base, server_metrics, so, psk);
+                    auto s = std::make_unique<relay::ServerRelay<relay::SessionFraming>>(*base, server_metrics, so, &psk);
                     session_server = s.get();
                     server = std::move(s);
                 } else {
-                    server = std::make_unique<relay::ServerRelay>(*base, server_metrics, so);
+                    server = std::make_unique<relay::ServerRelay<relay::PlainFraming>>(*base, server_metrics, so);
                 }
             } catch (const net::NetError&) {
             }
@@ -131,12 +131,12 @@ struct Harness {
         }
         client_options = co;
         if (mode == config::Mode::session) {
-            auto c = std::make_unique<relay::SessionClientRelay>(*base, client_metrics, co, psk);
+            auto c = std::make_unique<relay::ClientRelay<relay::SessionFraming>>(*base, client_metrics, co, &psk);
             session_client = c.get();
             client_addr = c->listen_address();
             client = std::move(c);
         } else {
-            auto c = std::make_unique<relay::ClientRelay>(*base, client_metrics, co);
+            auto c = std::make_unique<relay::ClientRelay<relay::PlainFraming>>(*base, client_metrics, co);
             client_addr = c->listen_address();
             client = std::move(c);
         }
@@ -331,7 +331,7 @@ TEST(RelayLoopbackSession, UnauthenticatedDatagramsCreateNothingAndGetNoReply) {
     auto prober = net::UdpSocket::open(AF_INET);
     prober.bind(*net::Address::parse_ip("127.0.0.1", 0));
     auto wrong = crypto::generate_key();
-    crypto::Cipher wrong_tx(wrong, crypto::Direction::client_to_server);
+    crypto::Cipher wrong_tx(wrong, crypto::Direction::upstream);
     size_t sent = 0;
     std::array<std::byte, 256> buf{};
     for (uint16_t port : h.ports.ports) {
@@ -359,8 +359,8 @@ TEST(RelayLoopbackSession, UnauthenticatedDatagramsCreateNothingAndGetNoReply) {
 
 TEST(RelayLoopbackSession, RepliesFollowTheNewSourceAfterNatRebinding) {
     Harness h("127.0.0.1", config::Mode::session);
-    crypto::Cipher tx(h.psk, crypto::Direction::client_to_server);
-    crypto::Cipher rx(h.psk, crypto::Direction::server_to_client);
+    crypto::Cipher tx(h.psk, crypto::Direction::upstream);
+    crypto::Cipher rx(h.psk, crypto::Direction::downstream);
     auto lo = *net::Address::parse_ip("127.0.0.1", 0);
     auto a = net::UdpSocket::open(AF_INET);
     auto b = net::UdpSocket::open(AF_INET);

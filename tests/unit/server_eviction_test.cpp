@@ -1,15 +1,20 @@
 // A full server relay table makes room for a newcomer by evicting a session
-// the upstream never answered (what a flood of spoofed sources leaves), and
-// never one it answered.
+// the upstream never answered (what a flood of spoofed sources, or of
+// replayed session datagrams, leaves), and never one it answered. In both
+// modes.
 
 #include <gtest/gtest.h>
 #include <sys/random.h>
 
+#include <array>
 #include <vector>
 
+#include "crypto/session_crypto.hpp"
 #include "loop/event_base.hpp"
 #include "metrics/registry.hpp"
 #include "net/batch_io.hpp"
+#include "relay/framing_plain.hpp"
+#include "relay/framing_session.hpp"
 #include "relay/server_relay.hpp"
 
 using namespace porthop;
@@ -23,11 +28,15 @@ struct FullServer {
     net::UdpSocket upstream = net::UdpSocket::open(AF_INET);
     std::unique_ptr<loop::Event> echo_ev;
     net::RecvBatch batch;
-    std::unique_ptr<relay::ServerRelay> server;
+    std::unique_ptr<relay::Relay> server;
     net::Address listen;
     std::vector<net::UdpSocket> peers;
+    config::Mode mode;
+    crypto::Key psk;
 
-    explicit FullServer(bool upstream_answers) {
+    FullServer(bool upstream_answers, config::Mode m) : mode(m) {
+        crypto::init();
+        psk = crypto::generate_key();
         auto lo = *net::Address::parse_ip("127.0.0.1", 0);
         upstream.bind(lo);
         if (upstream_answers) {
@@ -51,8 +60,13 @@ struct FullServer {
             o.listen_ports.ports = {port};
             o.upstream = upstream.local_address();
             o.max_sessions = 4;
+            o.mode = mode;
             try {
-                server = std::make_unique<relay::ServerRelay>(*base, metrics, o);
+                if (mode == config::Mode::session) {
+                    server = std::make_unique<relay::ServerRelay<relay::SessionFraming>>(*base, metrics, o, &psk);
+                } else {
+                    server = std::make_unique<relay::ServerRelay<relay::PlainFraming>>(*base, metrics, o);
+                }
                 listen = lo.with_port(port);
             } catch (const net::NetError&) {
             }
@@ -60,14 +74,20 @@ struct FullServer {
         if (!server) throw std::runtime_error("no free port for the server relay");
     }
 
-    // A new peer sends one datagram; the loop runs until the server has
-    // handled it (a session opened, or a drop counted).
+    // A new peer (in session mode: a new session id) sends one datagram;
+    // the loop runs until the server has handled it (a session opened, or a
+    // drop counted).
     void new_peer_sends() {
         peers.push_back(net::UdpSocket::open(AF_INET));
         peers.back().bind(*net::Address::parse_ip("127.0.0.1", 0));
         uint64_t before = handled();
-        char byte = 'x';
-        ::sendto(peers.back().fd(), &byte, 1, 0, listen.sockaddr_ptr(), listen.length());
+        std::array<std::byte, crypto::kOverhead + 1> buf{};
+        std::span<const std::byte> datagram(buf.data() + crypto::kHeaderSize, 1);
+        if (mode == config::Mode::session) {
+            crypto::Cipher tx(psk, crypto::Direction::upstream);
+            datagram = tx.seal(buf.data() + crypto::kHeaderSize, 1, crypto::random_session_id(), 0);
+        }
+        ::sendto(peers.back().fd(), datagram.data(), datagram.size(), 0, listen.sockaddr_ptr(), listen.length());
         auto deadline = std::chrono::steady_clock::now() + 5s;
         while (handled() == before && std::chrono::steady_clock::now() < deadline) {
             event_base_loop(base.get(), EVLOOP_NONBLOCK);
@@ -89,10 +109,12 @@ struct FullServer {
     uint64_t evicted() const { return metrics.get(metrics::Family::sessions_closed, metrics::CloseReason::evicted); }
 };
 
+class ServerEviction : public ::testing::TestWithParam<config::Mode> {};
+
 }  // namespace
 
-TEST(ServerEviction, FullTableEvictsASessionTheUpstreamNeverAnswered) {
-    FullServer s(false);
+TEST_P(ServerEviction, FullTableEvictsASessionTheUpstreamNeverAnswered) {
+    FullServer s(false, GetParam());
     for (int i = 0; i < 4; ++i) s.new_peer_sends();
     ASSERT_EQ(s.server->sessions(), 4u);
     s.run_for(1100ms);  // the unanswered sessions pass the one-second mark
@@ -102,8 +124,8 @@ TEST(ServerEviction, FullTableEvictsASessionTheUpstreamNeverAnswered) {
     EXPECT_EQ(s.metrics.get(metrics::Family::dropped, metrics::DropReason::session_limit), 0u);
 }
 
-TEST(ServerEviction, FullTableOfAnsweredSessionsRefusesTheNewcomer) {
-    FullServer s(true);
+TEST_P(ServerEviction, FullTableOfAnsweredSessionsRefusesTheNewcomer) {
+    FullServer s(true, GetParam());
     for (int i = 0; i < 4; ++i) s.new_peer_sends();
     ASSERT_EQ(s.server->sessions(), 4u);
     s.run_for(1100ms);
@@ -112,10 +134,13 @@ TEST(ServerEviction, FullTableOfAnsweredSessionsRefusesTheNewcomer) {
     EXPECT_EQ(s.metrics.get(metrics::Family::dropped, metrics::DropReason::session_limit), 1u);
 }
 
-TEST(ServerEviction, YoungUnansweredSessionsAreNotEvicted) {
-    FullServer s(false);
+TEST_P(ServerEviction, YoungUnansweredSessionsAreNotEvicted) {
+    FullServer s(false, GetParam());
     for (int i = 0; i < 4; ++i) s.new_peer_sends();
     s.new_peer_sends();  // at once: all four are younger than a second
     EXPECT_EQ(s.evicted(), 0u);
     EXPECT_EQ(s.metrics.get(metrics::Family::dropped, metrics::DropReason::session_limit), 1u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, ServerEviction, ::testing::Values(config::Mode::plain, config::Mode::session),
+                         [](const auto& info) { return std::string(config::to_string(info.param)); });

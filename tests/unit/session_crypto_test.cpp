@@ -36,7 +36,7 @@ using SessionCrypto = Sodium;
 
 TEST_F(SessionCrypto, SealThenOpenRoundTripsInPlace) {
     auto psk = crypto::generate_key();
-    Cipher tx(psk, Direction::client_to_server), rx(psk, Direction::client_to_server);
+    Cipher tx(psk, Direction::upstream), rx(psk, Direction::upstream);
     for (size_t n : {size_t{0}, size_t{1}, size_t{1200}, size_t{1419}}) {
         Frame f(n);
         std::vector<std::byte> original(f.payload(), f.payload() + n);
@@ -59,7 +59,7 @@ TEST_F(SessionCrypto, SealThenOpenRoundTripsInPlace) {
 
 TEST_F(SessionCrypto, EverySingleBitFlipIsRejected) {
     auto psk = crypto::generate_key();
-    Cipher tx(psk, Direction::server_to_client), rx(psk, Direction::server_to_client);
+    Cipher tx(psk, Direction::downstream), rx(psk, Direction::downstream);
     Frame f(100);
     auto wire = tx.seal(f.payload(), f.len, 7, 9);
     std::vector<std::byte> good(wire.begin(), wire.end());
@@ -77,8 +77,8 @@ TEST_F(SessionCrypto, EverySingleBitFlipIsRejected) {
 TEST_F(SessionCrypto, WrongKeyOrWrongDirectionIsRejected) {
     auto psk = crypto::generate_key();
     auto other = crypto::generate_key();
-    Cipher tx(psk, Direction::client_to_server);
-    for (const Cipher& rx : {Cipher(other, Direction::client_to_server), Cipher(psk, Direction::server_to_client)}) {
+    Cipher tx(psk, Direction::upstream);
+    for (const Cipher& rx : {Cipher(other, Direction::upstream), Cipher(psk, Direction::downstream)}) {
         Frame f(64);
         auto wire = tx.seal(f.payload(), f.len, 1, 1);
         auto h = crypto::parse_header(wire);
@@ -89,7 +89,7 @@ TEST_F(SessionCrypto, WrongKeyOrWrongDirectionIsRejected) {
 
 TEST_F(SessionCrypto, TruncatedOrExtendedDatagramsAreRejected) {
     auto psk = crypto::generate_key();
-    Cipher tx(psk, Direction::client_to_server), rx(psk, Direction::client_to_server);
+    Cipher tx(psk, Direction::upstream), rx(psk, Direction::upstream);
     Frame f(50);
     auto wire = tx.seal(f.payload(), f.len, 3, 4);
     std::vector<std::byte> good(wire.begin(), wire.end());
@@ -116,7 +116,7 @@ TEST_F(SessionCrypto, HeaderParserRejectsGarbageOfEveryLength) {
         if (n > 0) buf[0] = std::byte{crypto::kVersion};
         auto h = crypto::parse_header(s);
         EXPECT_EQ(h.has_value(), n >= kOverhead) << n;
-        Cipher rx(crypto::generate_key(), Direction::client_to_server);
+        Cipher rx(crypto::generate_key(), Direction::upstream);
         if (h) {
             EXPECT_FALSE(rx.open(s, *h)) << n;
         }

@@ -4,7 +4,6 @@
 
 using namespace porthop;
 using namespace std::chrono_literals;
-using relay::TimePoint;
 
 namespace {
 struct FakeSession {

@@ -1,24 +1,24 @@
-#include "relay/probe_responder.hpp"
+#include "probe/probe_responder.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
-#include "relay/session_mtu.hpp"
+#include "net/mtu.hpp"
 
-namespace porthop::relay {
+namespace porthop::probe {
 
 using metrics::DropReason;
 
 ProbeResponder::ProbeResponder(event_base& base, metrics::Registry& metrics, const crypto::Key& psk, uint32_t mtu,
-                               const std::vector<std::unique_ptr<Endpoint>>& listeners, probe::ProbeCaps caps)
+                               const std::vector<std::unique_ptr<io::Endpoint>>& listeners, ProbeCaps caps)
     : metrics_(metrics),
       keys_(psk),
       mtu_(mtu),
       listeners_(listeners),
       caps_(caps),
       probes_(caps.max_probes),
-      out_(std::make_unique<std::byte[]>(net::kBatchSize * kMaxDatagram)),
+      out_(std::make_unique<std::byte[]>(net::kBatchSize * kMaxReplyDatagram)),
       timer_(base, -1, 0, [this](short) { on_timer(); }) {}
 
 size_t ProbeResponder::active() const {
@@ -109,7 +109,7 @@ void ProbeResponder::on_datagram(std::span<std::byte> datagram, const net::Addre
     p->local = local;
     p->listener = listener;
     p->received += datagram.size();
-    p->budget.ask(*request, std::min(kMaxDatagram, max_framed_payload(mtu_, source)), now, caps_);
+    p->budget.ask(*request, std::min(kMaxReplyDatagram, net::max_udp_payload(mtu_, source)), now, caps_);
     arm();
 }
 
@@ -136,7 +136,7 @@ void ProbeResponder::send(Probe& p, TimePoint now) {
     size_t n = std::min(p.budget.datagrams(now), net::kBatchSize);
     if (n == 0) return;
     if (listeners_.empty() || p.listener >= listeners_.size()) return;  // shutting down
-    Endpoint& out = *listeners_[p.listener];
+    io::Endpoint& out = *listeners_[p.listener];
     if (out.queued_bytes() != 0) {
         // The socket is congested: relayed traffic waits there already.
         metrics_.drop(DropReason::queue_full, n);
@@ -147,7 +147,7 @@ void ProbeResponder::send(Probe& p, TimePoint now) {
     const size_t plain_len = size - crypto::kOverhead;
     std::array<net::OutDatagram, net::kBatchSize> batch;
     for (size_t i = 0; i < n; ++i) {
-        std::byte* plain = out_.get() + i * kMaxDatagram + crypto::kHeaderSize;
+        std::byte* plain = out_.get() + i * kMaxReplyDatagram + crypto::kHeaderSize;
         probe::write_data({plain, plain_len}, {p.budget.rate(), p.budget.sent() + (i + 1) * size, p.received});
         auto framed = keys_.to_client.seal(plain, plain_len, p.id, p.counter++, crypto::kProbeVersion);
         batch[i] = net::OutDatagram::make(framed, &p.peer, &p.local);
@@ -156,4 +156,4 @@ void ProbeResponder::send(Probe& p, TimePoint now) {
     out.transmit(std::span(batch.data(), n));
 }
 
-}  // namespace porthop::relay
+}  // namespace porthop::probe

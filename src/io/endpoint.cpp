@@ -1,20 +1,21 @@
-#include "relay/endpoint.hpp"
+#include "io/endpoint.hpp"
 
 #include <utility>
 
-namespace porthop::relay {
+namespace porthop::io {
 
 Endpoint::Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Direction sends,
-                   std::function<void()> on_readable, bool destinations)
+                   std::function<void()> on_readable, bool destinations, bool coalesce)
     : ctx_(ctx),
       socket_(std::move(socket)),
       sends_(sends),
       queue_(ctx.queue_capacity, ctx.budget),
       read_ev_(ctx.base, socket_.fd(), EV_READ | EV_PERSIST, [cb = std::move(on_readable)](short) { cb(); }),
       write_ev_(ctx.base, socket_.fd(), EV_WRITE | EV_PERSIST, [this](short) { on_writable(); }),
-      destinations_(destinations) {
+      destinations_(destinations),
+      coalesce_(coalesce) {
     net::enable_receive_info(socket_, destinations);
-    if (ctx_.gso) net::enable_offload(socket_, ctx_.coalesce);
+    if (ctx_.gso) net::enable_offload(socket_, coalesce_);
     read_ev_.add();
     // Last: nothing after this may throw, or the list would keep a
     // pointer to an endpoint that was never constructed.
@@ -96,7 +97,7 @@ void Endpoint::reseat(net::UdpSocket socket) {
     read_ev_.reassign(socket_.fd());
     write_ev_.reassign(socket_.fd());
     net::enable_receive_info(socket_, destinations_);
-    if (ctx_.gso) net::enable_offload(socket_, ctx_.coalesce);
+    if (ctx_.gso) net::enable_offload(socket_, coalesce_);
     read_ev_.add();
 }
 
@@ -115,4 +116,4 @@ void Endpoint::sync_queue_gauge() {
     gauge_share_ = now;
 }
 
-}  // namespace porthop::relay
+}  // namespace porthop::io

@@ -22,10 +22,10 @@
 #include "net/address.hpp"
 #include "probe/probe_budget.hpp"
 #include "probe/probe_wire.hpp"
-#include "relay/clock.hpp"
-#include "relay/endpoint.hpp"
+#include "io/clock.hpp"
+#include "io/endpoint.hpp"
 
-namespace porthop::relay {
+namespace porthop::probe {
 
 class ProbeResponder {
 public:
@@ -33,7 +33,7 @@ public:
     // one that received the probe's latest request); may become empty at
     // shutdown.
     ProbeResponder(event_base& base, metrics::Registry& metrics, const crypto::Key& psk, uint32_t mtu,
-                   const std::vector<std::unique_ptr<Endpoint>>& listeners, probe::ProbeCaps caps = {});
+                   const std::vector<std::unique_ptr<io::Endpoint>>& listeners, ProbeCaps caps = {});
 
     // A datagram whose first byte is crypto::kProbeVersion, received on
     // listener `listener` from `source` (sent to `local` for a wildcard
@@ -68,7 +68,7 @@ private:
     static constexpr size_t kClosedRing = 256;
     // Probe datagrams are at most this big whatever the MTU: the output
     // buffer is kBatchSize of them.
-    static constexpr size_t kMaxDatagram = 1500;
+    static constexpr size_t kMaxReplyDatagram = 1500;
     static constexpr std::chrono::milliseconds kTick{5};
 
     Probe* find(uint64_t id);
@@ -82,12 +82,12 @@ private:
     metrics::Registry& metrics_;
     probe::ProbeKeys keys_;
     uint32_t mtu_;
-    const std::vector<std::unique_ptr<Endpoint>>& listeners_;
-    probe::ProbeCaps caps_;
+    const std::vector<std::unique_ptr<io::Endpoint>>& listeners_;
+    ProbeCaps caps_;
     std::vector<Probe> probes_;  // caps.max_probes slots, sized once
     std::array<Closed, kClosedRing> closed_{};
-    std::unique_ptr<std::byte[]> out_;  // kBatchSize slots of kMaxDatagram
+    std::unique_ptr<std::byte[]> out_;  // kBatchSize slots of kMaxReplyDatagram
     loop::Event timer_;
 };
 
-}  // namespace porthop::relay
+}  // namespace porthop::probe

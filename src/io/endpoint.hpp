@@ -16,7 +16,7 @@
 #include "net/send_queue.hpp"
 #include "net/udp_socket.hpp"
 
-namespace porthop::relay {
+namespace porthop::io {
 
 class Endpoint;
 
@@ -26,11 +26,9 @@ struct EndpointContext {
     metrics::Registry& metrics;
     net::QueueBudget& budget;
     size_t queue_capacity;
-    // GSO on every socket where the kernel has it.
+    // GSO on every socket where the kernel has it (and GRO on those that
+    // ask for it).
     bool gso = false;
-    // The relay forwards payloads untouched (plain mode): its sockets may
-    // also receive coalesced datagrams (GRO) and send them on as they came.
-    bool coalesce = false;
     // Every open endpoint (an intrusive list: opening a session allocates
     // nothing for it), for count_kernel_drops.
     Endpoint* first = nullptr;
@@ -47,8 +45,10 @@ public:
     // `sends` is the direction of the traffic this socket sends, for the
     // packet and byte counters. `destinations`: report the local address of
     // each received datagram (for a socket bound to a wildcard address).
+    // `coalesce`: the owner can take coalesced receives (GRO): it forwards
+    // them whole or opens each segment in place.
     Endpoint(EndpointContext& ctx, net::UdpSocket socket, metrics::Direction sends, std::function<void()> on_readable,
-             bool destinations = false);
+             bool destinations = false, bool coalesce = false);
     ~Endpoint();
     Endpoint(const Endpoint&) = delete;
     Endpoint& operator=(const Endpoint&) = delete;
@@ -94,6 +94,7 @@ private:
     loop::Event read_ev_;
     loop::Event write_ev_;
     bool destinations_;
+    bool coalesce_;
 };
 
-}  // namespace porthop::relay
+}  // namespace porthop::io
