@@ -1,5 +1,5 @@
 #pragma once
-// The adaptive hop triggers of DESIGN.md ("Adaptive hops") for one session,
+// The adaptive hop triggers (docs/design.md, "Adaptive hops") for one session,
 // as pure logic: the relay counts the session's bytes on the hot path (two
 // additions and a flag per batch) and calls tick() from a timer, never per
 // packet. tick() says when the session should hop and why.

@@ -1,5 +1,5 @@
 #pragma once
-// The client relay (DESIGN.md, "Roles"): one downstream socket; each
+// The client relay (docs/design.md, "Roles"): one downstream socket; each
 // downstream source is a session with its own upstream socket, sending to the
 // server relay on a port of the set that changes on the session's hop
 // schedule. Replies count only from the server relay's address and a port of

@@ -1,5 +1,5 @@
 #pragma once
-// Plain mode's framing (DESIGN.md, "Modes"): datagrams pass untouched.
+// Plain mode's framing (docs/design.md, "Modes and framing"): datagrams pass untouched.
 // Sessions are keyed by the sender's address, a coalesced receive (GRO run)
 // is passed on whole as one GSO send, and the server relay keeps its
 // sessions across restarts in --state-file. The client relay and the server

@@ -1,5 +1,5 @@
 #pragma once
-// Session mode's framing (DESIGN.md, "Modes"; docs/protocol.md): every
+// Session mode's framing (docs/design.md, "Modes and framing"; docs/protocol.md): every
 // datagram is sealed in place (header before the payload, tag after it,
 // XChaCha20-Poly1305) and opened in place. Server sessions are keyed by the
 // 64-bit session id in each header, so replies follow the client wherever

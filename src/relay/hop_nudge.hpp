@@ -3,7 +3,7 @@
 // relay replies through the port that last heard from the session, so until
 // the application sends again its replies still go into the dead port; a
 // download-only QUIC client that waits for data sends nothing, and the
-// connection hangs (LAB.md, "A trap for relays"). The session therefore keeps
+// connection hangs (docs/design.md, "Lab facts"). The session therefore keeps
 // a copy of a recent small upstream datagram (one copy per kCopyEvery at most,
 // never per packet) and sends it once more right after a stall hop: a
 // duplicate, which UDP allows and QUIC discards, that moves the server relay's

@@ -1,5 +1,5 @@
 #pragma once
-// The per-session hop schedule of DESIGN.md: hop after the interval ± jitter,
+// The per-session hop schedule (docs/design.md, "Hop schedule"): hop after the interval ± jitter,
 // or after hop_bytes on the current port; always to a port drawn at random
 // from the set, never the current one and, when the set is large enough, not
 // one of the last kRecentPorts either: the ISP may still hold those flows

@@ -42,9 +42,10 @@ public:
     // Closes every session (counted with reason "shutdown") and the
     // listening sockets.
     virtual void shutdown() = 0;
-    // SIGHUP: takes the options that may change at run time (hop schedule,
-    // idle timeout, session limits) without touching open sessions; false
-    // (nothing changed) when one of them cannot apply.
+    // SIGHUP: takes the options the option table marks as run-time (hop
+    // schedule, idle timeout, session limits) without touching open
+    // sessions; false (nothing changed) when the options are for another
+    // role or mode.
     bool apply_runtime_options(const config::Options& o);
 
     // The last time the loop ran one of this relay's callbacks (the sweep

@@ -1,5 +1,5 @@
 #pragma once
-// The server relay (DESIGN.md, "Roles"): one listening socket per port of
+// The server relay (docs/design.md, "Roles"): one listening socket per port of
 // the set; each session has its own socket connected to the upstream QUIC
 // server. Framing (PlainFraming, SessionFraming) says what a session is keyed
 // by (the sender, or the session id in each datagram's header), how a
