@@ -14,7 +14,7 @@ BUILD_DIR := build
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release
 endif
 
-.PHONY: all deps build test unit integration demo clean
+.PHONY: all deps build test unit integration demo clean lint format
 
 all: build
 
@@ -45,7 +45,16 @@ demo: build
 	DEMO_MODE=$(MODE) DEMO_ISP=$(ISP) bash netns/demo
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-lint
+
+# make lint: clang-format (.clang-format), clang-tidy on src/ (.clang-tidy) and
+# shellcheck on every script; .ci/run runs it. make format rewrites the C++
+# files to .clang-format.
+lint: deps
+	@bash scripts/lint.sh
+
+format:
+	git ls-files -- 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'bench/*.cpp' 'bench/*.hpp' | xargs clang-format -i
 
 # Packaging (packaging/, docs/deployment.md). make deb: a hardened Release
 # build in build-pkg/ packaged as build-pkg/porthop_VERSION_ARCH.deb. make cross

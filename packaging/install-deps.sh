@@ -21,6 +21,8 @@ packages=(
   nodejs
   # packaging (make deb, test_packaging_*; busybox for OpenWrt's awk)
   dpkg-dev lintian man-db jq curl shellcheck util-linux busybox
+  # make lint: clang-format, clang-tidy (shellcheck is above)
+  clang-format clang-tidy
   # fuzzing (make fuzz, test_fuzz_smoke): clang with libFuzzer and sanitizers
   clang libclang-rt-14-dev
 )
