@@ -118,6 +118,17 @@ def main():
         print(f"  descriptors: client {sc['fds_rc']} of {sc['nofile_rc']}, server {sc['fds_rs']} of {sc['nofile_rs']} "
               f"(RLIMIT_NOFILE as raised by porthop); CPU {sc['cpu_s']:.2f} s for the pair")
 
+    workers = [r for r in res if r["kind"] == "workers"]
+    if workers:
+        print()
+        print(f"Server relay alone, {workers[0]['clients']} clients (one IP each) sending as fast as they can "
+              "(the generator shares the cores):")
+        print(f"  {'workers':>7} {'delivered pps':>14} {'loss':>7} {'CPU s':>6} {'CPU s/Mpkt':>10}  threads' CPU s (busiest first)")
+        for r in workers:
+            per_mpkt = r["cpu_s_per_mpkt"]
+            print(f"  {r['workers']:>7} {r['delivered_pps']:>14,.0f} {r['loss'] * 100:>6.1f}% {r['cpu_s']:>6.2f} "
+                  f"{fmt(per_mpkt, '{:.2f}'):>10}  {' '.join(f'{t:.2f}' for t in r['thread_cpu_s'] if t > 0)}")
+
     micro = [r for r in res if r["kind"] == "micro"]
     if micro:
         print()

@@ -55,6 +55,9 @@ constexpr Spec kSpecs[] = {
     {"upstream", kServer, Kind::text, "HOST:PORT", "Required. The real QUIC server, e.g. 127.0.0.1:443"},
     {"state-file", kServer, Kind::text, "PATH",
      "Save sessions here and take them back after a restart, so QUIC connections survive it (default: off)"},
+    {"workers", kServer, Kind::count, "N|auto",
+     "Relay with N threads, each its own loop and sockets; the kernel steers each session to one of them. auto: "
+     "one per CPU this process may use (default 1)"},
     {"hop-interval", kClient, Kind::text, "DURATION", "Hop to another server port after this long (default 10s)"},
     {"hop-jitter", kClient, Kind::text, "DURATION",
      "Randomise each hop interval by up to this much; below --hop-interval (default 20% of it)"},
@@ -570,6 +573,11 @@ Options validate(unsigned role, const RawOptions& raw) {
     } else {
         std::tie(o.listen_ip, o.listen_ports) = v.host_port_set("listen", false, "0.0.0.0:20000-20999");
         o.upstream = v.host_port("upstream", "127.0.0.1:443");
+        if (const RawValue* w = v.get("workers"); w != nullptr && w->text == "auto") {
+            o.workers = 0;
+        } else if (auto n = v.count("workers", 1, kMaxWorkers, "1 to " + std::to_string(kMaxWorkers) + ", or auto")) {
+            o.workers = static_cast<uint32_t>(*n);
+        }
         if (const RawValue* f = v.get("state-file")) {
             if (f->text.empty()) throw ConfigError(label("state-file", *f) + ": empty path; give a file such as /var/lib/porthop/server.state");
             o.state_file = f->text;

@@ -29,6 +29,10 @@ struct PortSet {
     std::string to_string() const;  // canonical form, ranges folded: "20000-20099,20500"
 };
 
+// --workers' upper bound: a reuseport group holds at most 65535 sockets, and
+// far fewer threads than that are useful.
+inline constexpr uint32_t kMaxWorkers = 256;
+
 struct Options {
     Role role = Role::client;
 
@@ -47,6 +51,10 @@ struct Options {
     // server: --state-file PATH: sessions saved there, taken back on restart
     // (plain mode); empty: off.
     std::string state_file;
+
+    // server: --workers N|auto, threads each with its own loop, sockets and
+    // sessions; 0: auto (one per CPU the process may use), resolved at start.
+    uint32_t workers = 1;
 
     std::optional<net::Address> metrics;  // --metrics ADDR:PORT
     Duration idle_timeout{60'000};

@@ -69,6 +69,7 @@ ReloadPlan plan_reload(const config::Options& o, const config::Options& n, bool 
         compare(listen, o.listen_ip, n.listen_ip, false);
         compare(listen, o.listen_ports, n.listen_ports, false);
         compare("upstream", o.upstream, n.upstream, false);
+        compare("workers", o.workers, n.workers, false);
     }
     compare("mode", o.mode, n.mode, false);
     compare("psk-file", o.psk_file, n.psk_file, false);

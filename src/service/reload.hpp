@@ -30,7 +30,7 @@ using ApplyToRelay = std::function<bool(const config::Options&)>;
 // runtime: log-level always; with apply_to_relay also hop-interval,
 // hop-jitter, hop-bytes, hop-on-stall, hop-on-slowdown, hop-grace,
 // idle-timeout, max-sessions, new-session-rate. restart: everything else
-// (listen, server, upstream, mode, psk-file, mtu, metrics, sndbuf, rcvbuf).
+// (listen, server, upstream, workers, mode, psk-file, mtu, metrics, sndbuf, rcvbuf).
 struct ReloadPlan {
     std::vector<Change> runtime;
     std::vector<Change> restart;
