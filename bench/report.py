@@ -142,7 +142,7 @@ def main():
 
     if png and subjects and shutil.which("gnuplot"):
         draw(png, subjects, sizes, thr, lat, doc)
-    elif png:
+    elif png and subjects:
         print("report: gnuplot not found, no chart", file=sys.stderr)
 
 

@@ -107,6 +107,23 @@ TEST(ServerWorkers, PlainSessionsFromManyClientsLandOnThePredictedWorkerOnEveryP
               40u);
 }
 
+TEST(ServerWorkers, RuntimeOptionsReachEveryWorkerOnItsOwnThread) {
+    WorkersHarness h(2);
+    h.workers->start();
+    std::vector<net::UdpSocket> clients;
+    for (int host = 2; host < 18; ++host) {
+        clients.push_back(client("127.0.0." + std::to_string(host)));
+        send(clients.back(), h.options.listen_ip.with_port(h.options.listen_ports.ports[0]));
+    }
+    ASSERT_TRUE(h.run_until([&] { return h.sessions_of(0) > 0 && h.sessions_of(1) > 0; }));
+    // SIGHUP's path: a shorter idle timeout, applied by each worker's own
+    // loop, closes every worker's idle sessions.
+    config::Options reloaded = h.options;
+    reloaded.idle_timeout = 100ms;
+    EXPECT_TRUE(h.workers->apply_runtime_options(reloaded));
+    EXPECT_TRUE(h.run_until([&] { return h.sessions_of(0) == 0 && h.sessions_of(1) == 0; }));
+}
+
 TEST(ServerWorkers, OneWorkerRunsWhenTheKernelRefusesTheSteeringProgram) {
     WorkersHarness h(2, {}, [](int, const net::SteeringProgram&) { return EPERM; });
     EXPECT_EQ(h.workers->count(), 1u);
