@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "net/reuseport_steering.hpp"
 #include "relay/client_relay.hpp"
 #include "relay/framing_plain.hpp"
 #include "relay/framing_session.hpp"
-#include "net/reuseport_steering.hpp"
 #include "relay/server_relay.hpp"
 
 namespace porthop::relay {

@@ -10,7 +10,6 @@
 #include "relay/batch_groups.hpp"
 #include "relay/framing_plain.hpp"
 #include "relay/framing_session.hpp"
-#include "net/reuseport_steering.hpp"
 #include "relay/session_state_file.hpp"
 #include "relay/shared_state_file.hpp"
 

@@ -1,10 +1,12 @@
 #include "relay/workers.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "loop/cpus.hpp"
 #include "net/udp_socket.hpp"
@@ -133,6 +135,8 @@ void Workers::start() {
     for (size_t i = 1; i < workers_.size(); ++i) {
         Worker* w = workers_[i].get();
         w->thread = std::thread([w] { event_base_dispatch(w->base); });
+        // Named for top -H and /proc/PID/task/*/comm (at most 15 characters).
+        pthread_setname_np(w->thread.native_handle(), ("porthop-w" + std::to_string(i)).c_str());
     }
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
