@@ -6,7 +6,8 @@
 #     session (every hop reached the worker that holds it);
 #  2. session mode through the client relay, 24 sessions hopping their source
 #     and destination ports every 200 ms: all echoed, spread over both
-#     workers, each session opened once (every hop reached the same worker).
+#     workers, each session opened once (every hop reached the same worker);
+#     `porthop probe` (its datagrams steered to worker 0) is answered.
 . "$(dirname "$0")/lib.sh"
 
 CLIENTS=32
@@ -71,3 +72,9 @@ wait_until 5 both_workers_hold "$SESSIONS" || fail "the sessions did not spread 
 [[ $(opened) == "$SESSIONS" ]] ||
     fail "opened $(opened) sessions for $SESSIONS (a hop reached the other worker and opened the session again)"
 ok "all echoed; $SESSIONS sessions, each opened once: worker 0 $(worker_sessions 0), worker 1 $(worker_sessions 1)"
+
+check "session: porthop probe against the 2-worker server relay is answered"
+ip netns exec "$NS_CLI" "$PORTHOP_BIN" probe --server "$SRV_V4:$PORTSET" --psk-file "$WORKDIR/psk" --duration 5s \
+    --json >"$WORKDIR/probe.json" 2>"$WORKDIR/probe.log" || fail "porthop probe was not answered (status $?)"
+[[ $(jq -r .answered "$WORKDIR/probe.json") == true ]] || fail "porthop probe: not answered"
+ok "answered"
