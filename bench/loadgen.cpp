@@ -4,11 +4,14 @@
 //
 //   loadgen --dst IP:PORT [--rate PPS] [--duration S | --count N] [--size B]
 //           [--sources N] [--src-port P] [--run ID] [--echo] [--wait-ms MS]
-//           [--batch B]
+//           [--batch B] [--src-ip-base IP] [--burst K]
 //
 // --rate 0 sends as fast as it can. --sources N opens N sockets (distinct
 // source ports; P..P+N-1 when --src-port is given) and sends round-robin:
-// each socket is one session for a relay. Prints one JSON object on stdout:
+// each socket is one session for a relay. --src-ip-base IP: socket i is
+// bound to IP + i (many clients, each its own address; the addresses must
+// exist). --burst K: with many sources, K datagrams per socket per turn, in
+// one sendmmsg (default 1: one send per datagram). Prints one JSON object on stdout:
 // sent, seconds, achieved rate, and with --echo the echoes received and the
 // RTT percentiles (kernel receive timestamps, SO_TIMESTAMPNS, minus the send
 // time written in the payload just before sendmmsg).
@@ -109,6 +112,9 @@ int main(int argc, char** argv) {
     const bool echo = a.has("echo");
     const double wait_ms = a.num("wait-ms", 300);
     const size_t batch = std::clamp<size_t>(size_t(a.num("batch", 64)), 1, kMaxBatch);
+    const size_t burst = std::clamp<size_t>(size_t(a.num("burst", 1)), 1, kMaxBatch);
+    const bool many_ips = a.has("src-ip-base");
+    const uint32_t ip_base = many_ips ? ntohl(parse_addr(a.str("src-ip-base") + ":0").sin_addr.s_addr) : 0;
     if (size < sizeof(Header) || size > 65000) usage_error("loadgen: --size must be 32..65000");
     if (sources < 1) usage_error("loadgen: --sources must be >= 1");
     if (echo && sources != 1) usage_error("loadgen: --echo needs --sources 1");
@@ -120,12 +126,13 @@ int main(int argc, char** argv) {
         int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0) die("socket (raise the open-file limit for many --sources)");
         if (sources == 1) set_buffers(fd, 4 << 20);
-        if (src_port != 0) {
+        if (src_port != 0 || many_ips) {
             int one = 1;
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
             sockaddr_in local{};
             local.sin_family = AF_INET;
-            local.sin_port = htons(uint16_t(src_port + int(i)));
+            local.sin_port = htons(src_port != 0 ? uint16_t(src_port + int(i)) : 0);
+            if (many_ips) local.sin_addr.s_addr = htonl(ip_base + uint32_t(i));
             if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) die("bind");
         }
         if (connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) die("connect");
@@ -193,6 +200,22 @@ int main(int argc, char** argv) {
                 continue;
             }
             sent += uint64_t(r);
+        } else if (burst > 1) {
+            // one session per socket: `burst` datagrams per socket per turn
+            size_t k = std::min(n, burst);
+            for (size_t i = 0; i < k; ++i) {
+                Header h{kMagic, run, sent + i, stamp, uint32_t(next_source), 0};
+                std::memcpy(&bufs[i * size], &h, sizeof h);
+            }
+            int r = sendmmsg(fds[next_source], msgs, unsigned(k), 0);
+            ++calls;
+            if (r < 0) {
+                if (errno == EINTR) continue;
+                ++send_errors;
+                r = int(k);
+            }
+            sent += uint64_t(r);
+            next_source = (next_source + 1) % sources;
         } else {
             // one session per socket: one datagram per socket per turn
             for (size_t i = 0; i < n; ++i) {

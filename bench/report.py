@@ -118,6 +118,20 @@ def main():
         print(f"  descriptors: client {sc['fds_rc']} of {sc['nofile_rc']}, server {sc['fds_rs']} of {sc['nofile_rs']} "
               f"(RLIMIT_NOFILE as raised by porthop); CPU {sc['cpu_s']:.2f} s for the pair")
 
+    workers = [r for r in res if r["kind"] == "workers"]
+    if workers:
+        print()
+        print(f"Server relay alone (--workers), {workers[0]['clients']} clients (one IP each), 64 B; saturation: "
+              "the clients send as fast as they can (the generator shares the cores); fixed: at "
+              f"{max(r['target_pps'] for r in workers):,.0f} pps:")
+        print(f"  {'load':<10} {'workers':>7} {'delivered pps':>14} {'loss':>7} {'CPU s':>6} {'CPU s/Mpkt':>10}  "
+              "threads' CPU s (busiest first)   rcvbuf overflows")
+        for r in workers:
+            per_mpkt = r["cpu_s_per_mpkt"]
+            print(f"  {r.get('load', '-'):<10} {r['workers']:>7} {r['delivered_pps']:>14,.0f} {r['loss'] * 100:>6.1f}% "
+                  f"{r['cpu_s']:>6.2f} {fmt(per_mpkt, '{:.2f}'):>10}  "
+                  f"{' '.join(f'{t:.2f}' for t in r['thread_cpu_s'] if t > 0):<30}  {r.get('rcvbuf_errors', {})}")
+
     micro = [r for r in res if r["kind"] == "micro"]
     if micro:
         print()
@@ -126,9 +140,9 @@ def main():
             extra = f"  ({r['items_per_second'] / 1e6:.1f} M items/s)" if r.get("items_per_second") else ""
             print(f"  {r['name']:<40} {r['cpu_ns']:>12.1f} ns{extra}")
 
-    if png and shutil.which("gnuplot"):
+    if png and subjects and shutil.which("gnuplot"):
         draw(png, subjects, sizes, thr, lat, doc)
-    elif png:
+    elif png and subjects:
         print("report: gnuplot not found, no chart", file=sys.stderr)
 
 

@@ -17,7 +17,7 @@
 #include "net/fd_limit.hpp"
 #include "probe/probe_client.hpp"
 #include "probe/probe_report.hpp"
-#include "relay/relay.hpp"
+#include "relay/workers.hpp"
 #include "service/notify.hpp"
 #include "service/reload.hpp"
 
@@ -53,7 +53,9 @@ int run_relay(const config::Options& options, int argc, char** argv) {
     }
     setup_logging(options.log_level);
 
-    relay::SocketCount count = relay::socket_count(options);
+    config::Options resolved = options;
+    resolved.workers = relay::resolve_workers(options);
+    relay::SocketCount count = relay::socket_count(resolved);
     size_t sockets = count.listening;
     size_t per_session = count.per_session;
     size_t needed = sockets + per_session * options.max_sessions + kFdReserve;
@@ -67,10 +69,10 @@ int run_relay(const config::Options& options, int argc, char** argv) {
     }
 
     auto base = loop::make_event_base();
-    metrics::Registry registry;
-    std::unique_ptr<relay::Relay> relay;
+    // One relay, or the server relay's --workers (worker 0 on this base).
+    std::unique_ptr<relay::Workers> relay;
     try {
-        relay = relay::make_relay(*base, registry, options, psk ? &*psk : nullptr);
+        relay = std::make_unique<relay::Workers>(*base, resolved, psk ? &*psk : nullptr);
     } catch (const net::NetError& e) {
         return fail(std::string("--listen: ") + e.what());
     }
@@ -78,12 +80,15 @@ int run_relay(const config::Options& options, int argc, char** argv) {
     std::unique_ptr<metrics::HttpEndpoint> http;
     if (options.metrics) {
         try {
-            http = std::make_unique<metrics::HttpEndpoint>(
-                *base, *options.metrics, registry,
-                metrics::BuildInfo{PORTHOP_VERSION, config::to_string(options.role), config::to_string(options.mode)},
-                [&relay] {
-                    return metrics::HealthState{relay->listening(), relay->last_tick(), relay->sessions()};
-                });
+            metrics::BuildInfo build{PORTHOP_VERSION, config::to_string(options.role), config::to_string(options.mode)};
+            auto health = [&relay] {
+                return metrics::HealthState{relay->listening(), relay->last_tick(), relay->sessions()};
+            };
+            http = relay->count() > 1
+                       ? std::make_unique<metrics::HttpEndpoint>(*base, *options.metrics, relay->registries(),
+                                                                 std::move(build), health)
+                       : std::make_unique<metrics::HttpEndpoint>(*base, *options.metrics, relay->registry(),
+                                                                 std::move(build), health);
         } catch (const metrics::HttpBindError& e) {
             return fail(e.what());
         }
@@ -124,6 +129,7 @@ int run_relay(const config::Options& options, int argc, char** argv) {
 
     spdlog::info("porthop {} {} relay running, mode {}", PORTHOP_VERSION, config::to_string(options.role),
                  config::to_string(options.mode));
+    relay->start();
     notifier.ready();
     event_base_dispatch(base.get());
     return 0;

@@ -114,6 +114,17 @@ constexpr Spec kSpecs[] = {
          path<&Options::state_file>(v, n, o, "empty path; give a file such as /var/lib/porthop/server.state");
      },
      Phase::address},
+    {"workers", kServer, Kind::count, "N|auto",
+     "Relay with N threads, each its own loop and sockets; the kernel steers each session to one of them. auto: "
+     "one per CPU this process may use (default 1)",
+     Reload::restart, field<&Options::workers>(),
+     [](const Validator& v, std::string_view n, Options& o) {
+         if (const RawValue* w = v.get(n); w != nullptr && w->text == "auto") {
+             o.workers = 0;  // resolved at start: one per CPU in the affinity mask
+         } else if (auto k = v.count(n, 1, kMaxWorkers, "1 to " + std::to_string(kMaxWorkers) + ", or auto")) {
+             o.workers = static_cast<uint32_t>(*k);
+         }
+     }},
     {"hop-interval", kClient, Kind::text, "DURATION", "Hop to another server port after this long (default 10s)",
      Reload::relay, field<&Options::hop_interval>(), positive_duration<&Options::hop_interval>()},
     // After --hop-interval: its default and its bound depend on the interval.

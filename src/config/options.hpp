@@ -25,6 +25,10 @@ const char* to_string(Mode mode);
 // "20000-20099,20500".
 using PortSet = net::PortSet;
 
+// --workers' upper bound: a reuseport group holds at most 65535 sockets, and
+// far fewer threads than that are useful.
+inline constexpr uint32_t kMaxWorkers = 256;
+
 struct Options {
     Role role = Role::client;
 
@@ -43,6 +47,10 @@ struct Options {
     // server: --state-file PATH: sessions saved there, taken back on restart
     // (plain mode); empty: off.
     std::string state_file;
+
+    // server: --workers N|auto, threads each with its own loop, sockets and
+    // sessions; 0: auto (one per CPU the process may use), resolved at start.
+    uint32_t workers = 1;
 
     std::optional<net::Address> metrics;  // --metrics ADDR:PORT
     Duration idle_timeout{60'000};

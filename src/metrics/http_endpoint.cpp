@@ -15,7 +15,18 @@ HttpResponse text_response(int status, std::string_view body, std::string_view e
 
 HttpEndpoint::HttpEndpoint(event_base& base, const net::Address& listen, const Registry& registry, BuildInfo build,
                            HealthCallback health, HttpLimits limits, std::chrono::milliseconds max_tick_age)
-    : registry_collector_(registry, std::move(build)),
+    : HttpEndpoint(base, listen, RegistryCollector(registry, std::move(build)), std::move(health), limits,
+                   max_tick_age) {}
+
+HttpEndpoint::HttpEndpoint(event_base& base, const net::Address& listen, std::vector<const Registry*> workers,
+                           BuildInfo build, HealthCallback health, HttpLimits limits,
+                           std::chrono::milliseconds max_tick_age)
+    : HttpEndpoint(base, listen, RegistryCollector(std::move(workers), std::move(build)), std::move(health), limits,
+                   max_tick_age) {}
+
+HttpEndpoint::HttpEndpoint(event_base& base, const net::Address& listen, RegistryCollector collector,
+                           HealthCallback health, HttpLimits limits, std::chrono::milliseconds max_tick_age)
+    : registry_collector_(std::move(collector)),
       health_(std::move(health)),
       max_tick_age_(max_tick_age),
       created_(std::chrono::steady_clock::now()) {

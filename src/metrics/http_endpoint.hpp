@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "metrics/http_server.hpp"
 #include "metrics/process_collector.hpp"
@@ -42,6 +43,11 @@ public:
     HttpEndpoint(event_base& base, const net::Address& listen, const Registry& registry, BuildInfo build,
                  HealthCallback health, HttpLimits limits = {},
                  std::chrono::milliseconds max_tick_age = kDefaultMaxTickAge);
+    // A server relay's workers (--workers), one registry each, summed per
+    // scrape (RegistryCollector).
+    HttpEndpoint(event_base& base, const net::Address& listen, std::vector<const Registry*> workers, BuildInfo build,
+                 HealthCallback health, HttpLimits limits = {},
+                 std::chrono::milliseconds max_tick_age = kDefaultMaxTickAge);
 
     // The address actually bound (the real port when asked for port 0).
     const net::Address& local_address() const { return server_->local_address(); }
@@ -51,6 +57,8 @@ public:
     bool accepting() const { return server_->accepting(); }
 
 private:
+    HttpEndpoint(event_base& base, const net::Address& listen, RegistryCollector collector, HealthCallback health,
+                 HttpLimits limits, std::chrono::milliseconds max_tick_age);
     HttpResponse route(std::string_view method, std::string_view path);
     HttpResponse metrics_response();
     HttpResponse health_response();

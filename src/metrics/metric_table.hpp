@@ -69,6 +69,15 @@ static_assert(std::size(kFamilies) == size_t(Family::count_));
 inline constexpr std::string_view kBuildInfoName = "porthop_build_info";
 inline constexpr std::string_view kBuildInfoHelp = "Always 1; labels tell the version, role and mode of this relay.";
 
+// porthop_worker_sessions: the porthop_sessions gauge of each worker of a
+// server relay (--workers), labelled by the worker's index. Its series are
+// the workers' own registries' sessions gauges, so the exposition writes it
+// from them; one series per worker, known only at start-up.
+inline constexpr std::string_view kWorkerSessionsName = "porthop_worker_sessions";
+inline constexpr std::string_view kWorkerSessionsHelp =
+    "Sessions currently open on each worker thread of the server relay (--workers).";
+inline constexpr std::string_view kWorkerLabel = "worker";
+
 constexpr size_t series_count(const FamilyDef& f) { return f.values.empty() ? 1 : f.values.size(); }
 
 constexpr size_t series_offset(Family family) {

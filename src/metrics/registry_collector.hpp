@@ -26,15 +26,23 @@ struct BuildInfo {
 class RegistryCollector final : public prometheus::Collectable {
 public:
     // `registry` must outlive the collector.
-    RegistryCollector(const Registry& registry, BuildInfo build) : registry_(registry), build_(std::move(build)) {}
+    RegistryCollector(const Registry& registry, BuildInfo build) : registries_{&registry}, build_(std::move(build)) {}
+    // The workers of a server relay, one registry each: every series is the
+    // sum over them, and porthop_worker_sessions tells each worker's
+    // sessions. The registries must outlive the collector.
+    RegistryCollector(std::vector<const Registry*> workers, BuildInfo build)
+        : registries_(std::move(workers)), build_(std::move(build)), per_worker_(true) {}
 
     std::vector<prometheus::MetricFamily> Collect() const override;
 
     const BuildInfo& build() const { return build_; }
 
 private:
-    const Registry& registry_;
+    uint64_t sum(size_t series) const;
+
+    std::vector<const Registry*> registries_;
     BuildInfo build_;
+    bool per_worker_ = false;
 };
 
 }  // namespace porthop::metrics

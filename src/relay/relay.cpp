@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "config/option_table.hpp"
-
+#include "net/reuseport_steering.hpp"
 #include "relay/client_relay.hpp"
 #include "relay/framing_plain.hpp"
 #include "relay/framing_session.hpp"
@@ -55,6 +55,8 @@ net::UdpSocket Relay::open_socket(int family) const {
 std::unique_ptr<Endpoint> Relay::open_listener(const net::Address& local, std::function<void()> on_readable,
                                                bool coalesce) {
     auto socket = open_socket(local.family());
+    // --workers: one socket per worker on each port, steered by the kernel.
+    if (options_.role == config::Role::server && options_.workers > 1) net::enable_reuseport(socket.fd());
     socket.bind(local);
     return std::make_unique<Endpoint>(endpoints_, std::move(socket), metrics::Direction::downstream,
                                       std::move(on_readable), local.is_wildcard(), coalesce);
@@ -86,11 +88,12 @@ SocketCount socket_count(const config::Options& options) {
     bool client = options.role == config::Role::client;
     bool hops_source = options.mode == config::Mode::session ? SessionFraming::kTraits.hop_source_port
                                                              : PlainFraming::kTraits.hop_source_port;
-    return {client ? 1 : options.listen_ports.size(), client && hops_source ? 2u : 1u};
+    size_t workers = client ? 1 : std::max<size_t>(options.workers, 1);
+    return {client ? 1 : options.listen_ports.size() * workers, client && hops_source ? 2u : 1u};
 }
 
 std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options,
-                                  const crypto::Key* psk) {
+                                  const crypto::Key* psk, WorkerPlace place) {
     // The one place that knows which framings exist: each relay is
     // compiled once per framing, so the datagram path calls the framing
     // directly (no virtual call per datagram).
@@ -99,12 +102,12 @@ std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, 
         if (options.role == config::Role::client) {
             return std::make_unique<ClientRelay<SessionFraming>>(base, metrics, options, psk);
         }
-        return std::make_unique<ServerRelay<SessionFraming>>(base, metrics, options, psk);
+        return std::make_unique<ServerRelay<SessionFraming>>(base, metrics, options, psk, place);
     }
     if (options.role == config::Role::client) {
         return std::make_unique<ClientRelay<PlainFraming>>(base, metrics, options);
     }
-    return std::make_unique<ServerRelay<PlainFraming>>(base, metrics, options);
+    return std::make_unique<ServerRelay<PlainFraming>>(base, metrics, options, nullptr, place);
 }
 
 }  // namespace porthop::relay

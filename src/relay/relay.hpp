@@ -17,6 +17,7 @@
 #include "io/endpoint.hpp"
 #include "relay/adaptive_hops.hpp"
 #include "relay/rng.hpp"
+#include "relay/worker_place.hpp"
 
 namespace porthop::relay {
 
@@ -39,6 +40,9 @@ public:
     virtual size_t sessions() const = 0;
     // False once the listening sockets are gone.
     virtual bool listening() const = 0;
+    // The server relay's listening sockets, one per port of the set in its
+    // order (the steering of --workers attaches to them); none for a client.
+    virtual std::vector<int> listener_fds() const { return {}; }
     // Closes every session (counted with reason "shutdown") and the
     // listening sockets.
     virtual void shutdown() = 0;
@@ -120,7 +124,8 @@ SocketCount socket_count(const config::Options& options);
 // Builds the relay of options.role and options.mode (session mode needs the
 // pre-shared key); throws net::NetError when a socket cannot be set up (the
 // caller reports it and exits 2).
+// `place`: the server relay's place among --workers.
 std::unique_ptr<Relay> make_relay(event_base& base, metrics::Registry& metrics, const config::Options& options,
-                                  const crypto::Key* psk = nullptr);
+                                  const crypto::Key* psk = nullptr, WorkerPlace place = {});
 
 }  // namespace porthop::relay

@@ -11,6 +11,7 @@
 #include "relay/framing_plain.hpp"
 #include "relay/framing_session.hpp"
 #include "relay/session_state_file.hpp"
+#include "relay/shared_state_file.hpp"
 
 namespace porthop::relay {
 
@@ -25,8 +26,9 @@ constexpr size_t kMaxReady = net::kBatchSize * net::kMaxSegments;
 
 template <typename Framing>
 ServerRelay<Framing>::ServerRelay(event_base& base, metrics::Registry& metrics, const config::Options& options,
-                                  const crypto::Key* psk)
+                                  const crypto::Key* psk, WorkerPlace place)
     : Relay(base, metrics, options),
+      place_(place),
       framing_(FramingSetup{base, metrics, options, psk, &listeners_}),
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions),
@@ -55,6 +57,13 @@ void ServerRelay<Framing>::shutdown() {
     }
     sessions_.close_all(metrics::CloseReason::shutdown);
     listeners_.clear();
+}
+
+template <typename Framing>
+std::vector<int> ServerRelay<Framing>::listener_fds() const {
+    std::vector<int> fds;
+    for (const auto& l : listeners_) fds.push_back(l->socket().fd());
+    return fds;
 }
 
 template <typename Framing>
@@ -130,7 +139,9 @@ void ServerRelay<Framing>::save_state(TimePoint now) {
         sessions_.for_each([&](Session& s) {
             saved.push_back({s.peer, s.upstream->socket().local_address().port(), s.listener, s.local});
         });
-        if (!write_session_state(options_.state_file, saved)) {
+        bool written = place_.state != nullptr ? place_.state->write(place_.index, std::move(saved))
+                                               : write_session_state(options_.state_file, saved);
+        if (!written) {
             spdlog::warn("cannot write --state-file {}: {}", options_.state_file, std::strerror(errno));
         }
         state_dirty_ = false;
@@ -142,7 +153,11 @@ template <typename Framing>
 void ServerRelay<Framing>::restore_state(TimePoint now) {
     if constexpr (Framing::kTraits.state_file) {
         size_t restored = 0;
-        for (const SavedSession& saved : read_session_state(options_.state_file)) {
+        // With workers, each takes the share whose datagrams the kernel steers
+        // to it (SharedStateFile).
+        auto all = place_.state != nullptr ? place_.state->restored(place_.index)
+                                           : read_session_state(options_.state_file);
+        for (const SavedSession& saved : all) {
             if (sessions_.full() || sessions_.find(saved.peer) != nullptr) continue;
             try {
                 Session& s = open_session(saved.peer, saved.peer, saved.upstream_port, now);

@@ -16,6 +16,7 @@
 #include "relay/new_session_limiter.hpp"
 #include "relay/relay.hpp"
 #include "relay/session_table.hpp"
+#include "relay/worker_place.hpp"
 
 namespace porthop::relay {
 
@@ -23,11 +24,12 @@ template <typename Framing>
 class ServerRelay final : public Relay {
 public:
     ServerRelay(event_base& base, metrics::Registry& metrics, const config::Options& options,
-                const crypto::Key* psk = nullptr);
+                const crypto::Key* psk = nullptr, WorkerPlace place = {});
     ~ServerRelay() override;
 
     size_t sessions() const override { return sessions_.size(); }
     bool listening() const override { return !listeners_.empty(); }
+    std::vector<int> listener_fds() const override;
     void shutdown() override;
     // For tests: the current peer address of every session.
     std::vector<net::Address> session_peers();
@@ -65,6 +67,7 @@ private:
     void save_state(TimePoint now);
     void restore_state(TimePoint now);
 
+    WorkerPlace place_;
     std::vector<std::unique_ptr<Endpoint>> listeners_;
     Framing framing_;
     NewSessionLimiter new_sessions_;

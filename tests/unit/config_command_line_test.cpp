@@ -390,3 +390,28 @@ TEST(ConfigValues, RatesInBitsAndBytesASecond) {
 
 }  // namespace
 }  // namespace porthop::config
+
+// --- --workers (server only) --------------------------------------------------
+
+namespace porthop::config {
+namespace {
+
+TEST(ConfigWorkers, ServerRunsOneWorkerByDefault) { EXPECT_EQ(run(kServer).workers, 1u); }
+
+TEST(ConfigWorkers, ServerTakesACountOrAuto) {
+    EXPECT_EQ(run(kServer + std::vector<std::string>{"--workers", "4"}).workers, 4u);
+    EXPECT_EQ(run(kServer + std::vector<std::string>{"--workers", "auto"}).workers, 0u);  // resolved at start
+}
+
+TEST(ConfigWorkers, ZeroTooManyOrWordsAreRefusedByName) {
+    for (const char* bad : {"0", "257", "two", "-1"}) {
+        EXPECT_CONTAINS(error_of(kServer + std::vector<std::string>{"--workers", bad}), "--workers");
+    }
+}
+
+TEST(ConfigWorkers, ClientDoesNotTakeIt) {
+    EXPECT_CONTAINS(error_of(kClient + std::vector<std::string>{"--workers", "2"}), "is a server option");
+}
+
+}  // namespace
+}  // namespace porthop::config

@@ -88,6 +88,16 @@ TEST(PlanReload, ServerUpstream) {
     EXPECT_EQ(plan.restart[0].option, "upstream");
 }
 
+TEST(PlanReload, ServerWorkersNeedARestart) {
+    auto o = parse({"porthop", "server", "--listen", "127.0.0.1:20000-20009", "--upstream", "127.0.0.1:443"});
+    auto n = parse({"porthop", "server", "--listen", "127.0.0.1:20000-20009", "--upstream", "127.0.0.1:443",
+                    "--workers", "auto"});
+    auto plan = plan_reload(o, n, true);
+    ASSERT_EQ(plan.restart.size(), 1u);
+    EXPECT_EQ(plan.restart[0].option, "workers");
+    EXPECT_TRUE(plan.runtime.empty());
+}
+
 class ReloaderTest : public ::testing::Test {
 protected:
     void SetUp() override {
