@@ -1,6 +1,7 @@
 // Google Benchmark micro-benchmarks for the per-datagram pieces of the relay
 // hot path: session lookup, hop decision, header seal / open, GSO planning,
-// send queue push / flush, send_batch with and without GSO. Built
+// send queue push / flush, send_batch with and without GSO; and, off the
+// hot path, the cost of one /metrics scrape (prometheus-cpp). Built
 // against porthop's own sources (bench/CMakeLists.txt), never changing them.
 //
 //   build-bench/porthop_micro [--benchmark_format=json ...]
@@ -16,7 +17,10 @@
 #include <vector>
 
 #include "crypto/session_crypto.hpp"
+#include "metrics/process_collector.hpp"
 #include "metrics/registry.hpp"
+#include "metrics/registry_collector.hpp"
+#include "metrics/text_format.hpp"
 #include "net/address.hpp"
 #include "net/batch_io.hpp"
 #include "net/offload.hpp"
@@ -342,6 +346,49 @@ void BM_HeaderOpen(benchmark::State& state) {
     state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
 }
 BENCHMARK(BM_HeaderOpen)->Arg(64)->Arg(1200);
+
+// A relay's registry after some traffic, with `sessions` open. The series do
+// not depend on the number of sessions (no per-session series): the argument
+// shows that the scrape costs the same.
+metrics::Registry busy_registry(int64_t sessions) {
+    metrics::Registry r;
+    r.relayed(metrics::Direction::upstream, 123456789, 150000000000);
+    r.relayed(metrics::Direction::downstream, 98765432, 120000000000);
+    r.drop(metrics::DropReason::queue_full, 12345);
+    r.add(metrics::Family::hops, metrics::HopReason::interval, 4321);
+    r.set(metrics::Family::sessions, uint64_t(sessions));
+    r.add(metrics::Family::sessions_opened, uint64_t(sessions));
+    return r;
+}
+
+// The /metrics body without the process_* families: collect and serialize.
+void BM_MetricsText(benchmark::State& state) {
+    const metrics::Registry r = busy_registry(state.range(0));
+    const metrics::RegistryCollector collector(r, {"0.1.0", "client", "plain"});
+    size_t bytes = 0;
+    for (auto _ : state) {
+        std::string text = metrics::to_text({&collector});
+        bytes = text.size();
+        benchmark::DoNotOptimize(text.data());
+    }
+    state.counters["bytes"] = double(bytes);
+}
+BENCHMARK(BM_MetricsText)->Arg(1)->Arg(1000);
+
+// A whole scrape's body as /metrics builds it, /proc reads included.
+void BM_MetricsScrape(benchmark::State& state) {
+    const metrics::Registry r = busy_registry(state.range(0));
+    const metrics::RegistryCollector collector(r, {"0.1.0", "client", "plain"});
+    const metrics::ProcessCollector process;
+    size_t bytes = 0;
+    for (auto _ : state) {
+        std::string text = metrics::to_text({&collector, &process});
+        bytes = text.size();
+        benchmark::DoNotOptimize(text.data());
+    }
+    state.counters["bytes"] = double(bytes);
+}
+BENCHMARK(BM_MetricsScrape)->Arg(1)->Arg(1000);
 
 }  // namespace
 

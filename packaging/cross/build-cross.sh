@@ -14,9 +14,15 @@
 #   - nlohmann-json3-dev, libcli11-dev: header-only, Architecture: all, the
 #     host's serve both;
 #   - libevent-dev is NOT Multi-Arch: same in bookworm (libevent-dev:arm64
-#     would replace the host's), so only its arm64 runtime libraries are
-#     installed, and libevent-dev:arm64 is unpacked (apt-get download,
-#     dpkg-deb -x) into DIR/sysroot for its headers and .pc files.
+#     would replace the host's), and prometheus-cpp-dev:arm64 depends on the
+#     civetweb binary package, which would replace the host's civetweb and
+#     with it the host's prometheus-cpp-dev. So only their arm64 runtime
+#     libraries are installed, and the two -dev packages are unpacked
+#     (apt-get download, dpkg-deb -x) into DIR/sysroot for their headers,
+#     .pc files and link-time symlinks. prometheus-cpp's own CMake package
+#     would look for the arm64 civetweb, curl and zlib of its pull and push
+#     libraries, which porthop does not link: a small CMake package in the
+#     sysroot declares prometheus-cpp::core alone.
 #
 # Builds DIR/porthop (default DIR: build-arm64), Release, hardened, no tests.
 set -euo pipefail
@@ -30,7 +36,7 @@ while (($#)); do
         --arch) arch=$2; shift 2 ;;
         --build-dir) build_dir=$2; shift 2 ;;
         --install-deps) install_deps=1; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "build-cross: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -40,7 +46,8 @@ build_dir=${build_dir:-$SRC/build-$arch}
 
 # The packages come from packaging/install-deps.sh (its arm64 section).
 host_packages=(g++-aarch64-linux-gnu qemu-user-static dpkg-dev)
-arch_packages=(libsodium-dev libspdlog-dev libfmt-dev libsystemd-dev libevent-core-2.1-7 libevent-extra-2.1-7)
+arch_packages=(libsodium-dev libspdlog-dev libfmt-dev libsystemd-dev libevent-core-2.1-7 libevent-extra-2.1-7
+    libprometheus-cpp-core1.0)
 if ((install_deps)); then
     PORTHOP_NO_CROSS=0 bash "$SRC/packaging/install-deps.sh"
 fi
@@ -54,35 +61,59 @@ if ((${#missing[@]})); then
     exit 1
 fi
 
-# libevent-dev:arm64, unpacked beside the build (see above). Its .pc files
-# point at the sysroot's headers and at link-time symlinks to the installed
-# arm64 runtime libraries.
+# libevent-dev:arm64 and prometheus-cpp-dev:arm64, unpacked beside the build
+# (see above), each at the version of its installed arm64 runtime library.
+# Their .pc files point at the sysroot's headers, their .so symlinks at the
+# installed arm64 runtime libraries.
 sysroot=$build_dir/sysroot
-event_version=$(dpkg-query -W -f='${Version}' "libevent-core-2.1-7:$arch")
-stamp=$sysroot/.libevent-dev-$event_version
+libdir=$sysroot/usr/lib/$triplet
+dev_packages=("libevent-dev=libevent-core-2.1-7" "prometheus-cpp-dev=libprometheus-cpp-core1.0")
+versions=""
+for pair in "${dev_packages[@]}"; do
+    versions+="-${pair%%=*}_$(dpkg-query -W -f='${Version}' "${pair#*=}:$arch")"
+done
+stamp=$sysroot/.unpacked$versions
 if [[ ! -f "$stamp" ]]; then
     rm -rf "$sysroot"
     mkdir -p "$sysroot"
     download=$(mktemp -d /tmp/porthop-cross.XXXXXX)
-    (cd "$download" && apt-get download -qq "libevent-dev:$arch=$event_version" >/dev/null) || {
-        echo "build-cross: apt-get download libevent-dev:$arch=$event_version failed" >&2; rm -rf "$download"; exit 1; }
-    dpkg-deb -x "$download"/libevent-dev_*.deb "$sysroot"
+    for pair in "${dev_packages[@]}"; do
+        dev=${pair%%=*}
+        version=$(dpkg-query -W -f='${Version}' "${pair#*=}:$arch")
+        (cd "$download" && apt-get download -qq "$dev:$arch=$version" >/dev/null) || {
+            echo "build-cross: apt-get download $dev:$arch=$version failed" >&2; rm -rf "$download"; exit 1; }
+        dpkg-deb -x "$download/${dev}_"*.deb "$sysroot"
+    done
     rm -rf "$download"
-    libdir=$sysroot/usr/lib/$triplet
     for link in "$libdir"/*.so; do
         target=$(readlink "$link")
         ln -sfn "/usr/lib/$triplet/$(basename "$target")" "$link"
     done
     sed -i "s|^prefix=.*|prefix=$sysroot/usr|" "$libdir"/pkgconfig/*.pc
+    rm -rf "$libdir/cmake/prometheus-cpp"
+    mkdir -p "$sysroot/cmake/prometheus-cpp"
+    cat >"$sysroot/cmake/prometheus-cpp/prometheus-cpp-config.cmake" <<EOF
+# Written by build-cross.sh: prometheus-cpp's core for $arch, without the pull
+# and push libraries (and their civetweb, curl and zlib) of its own package.
+if(NOT TARGET prometheus-cpp::core)
+  add_library(prometheus-cpp::core SHARED IMPORTED)
+  set_target_properties(prometheus-cpp::core PROPERTIES
+    IMPORTED_LOCATION "$libdir/libprometheus-cpp-core.so"
+    INTERFACE_INCLUDE_DIRECTORIES "$sysroot/usr/include")
+endif()
+EOF
     touch "$stamp"
 fi
 
 export PKG_CONFIG_LIBDIR=$sysroot/usr/lib/$triplet/pkgconfig:/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig
 eval "$(DEB_HOST_ARCH=$arch DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
-if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
+# Configured once; again when the cache predates the sysroot's prometheus-cpp
+# package (a build directory from before porthop used it).
+if ! grep -qx "prometheus-cpp_DIR:PATH=$sysroot/cmake/prometheus-cpp" "$build_dir/CMakeCache.txt" 2>/dev/null; then
     CXXFLAGS="$CXXFLAGS $CPPFLAGS" cmake -S "$SRC" -B "$build_dir" \
         -DCMAKE_TOOLCHAIN_FILE="$SRC/packaging/cross/$triplet.cmake" -DCMAKE_BUILD_TYPE=Release \
-        -DPORTHOP_TESTS=OFF -DCMAKE_EXE_LINKER_FLAGS="$LDFLAGS" >/dev/null
+        -DPORTHOP_TESTS=OFF -DCMAKE_EXE_LINKER_FLAGS="$LDFLAGS" \
+        -Dprometheus-cpp_DIR="$sysroot/cmake/prometheus-cpp" >/dev/null
 fi
 cmake --build "$build_dir" --target porthop -j "${JOBS:-2}"
 file "$build_dir/porthop"

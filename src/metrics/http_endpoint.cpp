@@ -1,327 +1,47 @@
 #include "metrics/http_endpoint.hpp"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/listener.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <charconv>
-#include <cstring>
 #include <nlohmann/json.hpp>
-#include <string_view>
+
+#include "metrics/text_format.hpp"
 
 namespace porthop::metrics {
-
-struct HttpEndpoint::Connection {
-    HttpEndpoint* owner = nullptr;
-    bufferevent* bev = nullptr;
-    std::unique_ptr<event, EventDeleter> deadline;
-    std::list<Connection>::iterator self;
-    bool replied = false;       // the response is queued; what comes in now is discarded
-    size_t discarded = 0;       // bytes read after the request head (a body, or junk)
-    bool abandon = false;       // too much junk: close as soon as the response is out
-};
-
 namespace {
 
-// After the response, the rest of the client's input is read and discarded
-// (up to this much) while waiting for its EOF.
-constexpr size_t kLingerBytes = 64 * 1024;
-
-constexpr std::string_view kMethodNotAllowedHeaders = "Allow: GET, HEAD\r\n";
-
-std::string_view reason_phrase(int status) {
-    switch (status) {
-        case 200: return "OK";
-        case 400: return "Bad Request";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 413: return "Content Too Large";
-        case 431: return "Request Header Fields Too Large";
-        case 503: return "Service Unavailable";
-        case 505: return "HTTP Version Not Supported";
-        default: return "Error";
-    }
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-    return s;
-}
-
-// The end of the request head (the blank line) in `in`: the offset just past
-// it, or -1 while it has not arrived. Accepts CRLF and bare LF line ends.
-ssize_t find_head_end(evbuffer* in) {
-    evbuffer_ptr crlf = evbuffer_search(in, "\n\r\n", 3, nullptr);
-    evbuffer_ptr lf = evbuffer_search(in, "\n\n", 2, nullptr);
-    ssize_t best = -1;
-    if (crlf.pos >= 0) best = crlf.pos + 3;
-    if (lf.pos >= 0 && (best < 0 || lf.pos + 2 < best)) best = lf.pos + 2;
-    return best;
-}
-
-HttpEndpoint::Response text_response(int status, std::string_view body, std::string_view extra_headers = {}) {
-    return HttpEndpoint::Response{status, "text/plain; charset=utf-8", extra_headers, body};
+HttpResponse text_response(int status, std::string_view body, std::string_view extra_headers = {}) {
+    return HttpResponse{status, "text/plain; charset=utf-8", extra_headers, body};
 }
 
 }  // namespace
 
-void HttpEndpoint::ListenerDeleter::operator()(evconnlistener* l) const { evconnlistener_free(l); }
-void HttpEndpoint::EventDeleter::operator()(event* e) const { event_free(e); }
-
 HttpEndpoint::HttpEndpoint(event_base& base, const net::Address& listen, const Registry& registry, BuildInfo build,
-                           HealthCallback health, HttpLimits limits)
-    : base_(base),
-      registry_(registry),
-      build_(std::move(build)),
+                           HealthCallback health, HttpLimits limits, std::chrono::milliseconds max_tick_age)
+    : registry_collector_(registry, std::move(build)),
       health_(std::move(health)),
-      limits_(limits),
+      max_tick_age_(max_tick_age),
       created_(std::chrono::steady_clock::now()) {
-    if (limits_.max_connections == 0) limits_.max_connections = 1;
-    const std::string where = "--metrics " + listen.to_string();
-    auto fail = [&where](const char* what, int err) {
-        return HttpBindError(where + ": " + what + ": " + std::strerror(err));
-    };
-    if (listen.empty()) throw HttpBindError(where + ": no address");
-
-    int fd = ::socket(listen.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw fail("cannot create a socket", errno);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, listen.sockaddr_ptr(), listen.length()) != 0 || ::listen(fd, 64) != 0) {
-        int err = errno;
-        ::close(fd);
-        throw fail("cannot listen", err);
-    }
-    sockaddr_storage bound{};
-    socklen_t bound_len = sizeof bound;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-    local_ = net::Address::from_sockaddr(reinterpret_cast<sockaddr*>(&bound), bound_len);
-
-    resume_timer_.reset(event_new(&base_, -1, 0,
-                                  [](evutil_socket_t, short, void* self) {
-                                      auto* ep = static_cast<HttpEndpoint*>(self);
-                                      ep->out_of_fds_ = false;
-                                      ep->update_accepting();
-                                  },
-                                  this));
-    // Already listening: backlog 0. The listener owns the descriptor from here.
-    listener_.reset(evconnlistener_new(&base_, &HttpEndpoint::on_accept, this,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd));
-    if (!listener_ || !resume_timer_) {
-        if (!listener_) ::close(fd);
-        throw HttpBindError(where + ": cannot set up the listener");
-    }
-    evconnlistener_set_error_cb(listener_.get(), &HttpEndpoint::on_accept_error);
-}
-
-HttpEndpoint::~HttpEndpoint() {
-    while (!connections_.empty()) close(connections_.front());
-}
-
-void HttpEndpoint::update_accepting() {
-    const bool pause = out_of_fds_;
-    if (pause == paused_) return;
-    paused_ = pause;
-    if (pause) {
-        evconnlistener_disable(listener_.get());
-    } else {
-        evconnlistener_enable(listener_.get());
+    try {
+        server_ = std::make_unique<HttpServer>(
+            base, listen, [this](std::string_view method, std::string_view path) { return route(method, path); },
+            limits);
+    } catch (const HttpBindError& e) {
+        throw HttpBindError(std::string("--metrics ") + e.what());
     }
 }
 
-void HttpEndpoint::on_accept_error(evconnlistener*, void* self) {
-    // Out of descriptors (EMFILE/ENFILE) or memory: the pending connection
-    // stays in the backlog and accept would fail again at once, spinning the
-    // loop. Stop accepting for a second.
-    auto* ep = static_cast<HttpEndpoint*>(self);
-    ep->out_of_fds_ = true;
-    ep->update_accepting();
-    timeval tv{1, 0};
-    event_add(ep->resume_timer_.get(), &tv);
-}
-
-void HttpEndpoint::on_accept(evconnlistener*, int fd, sockaddr*, int, void* self) {
-    auto* ep = static_cast<HttpEndpoint*>(self);
-    // At the cap, the oldest connection makes room: idle connections cannot
-    // lock out a scraper, which sends its request at once and is answered in
-    // the same loop iteration.
-    while (ep->connections_.size() >= ep->limits_.max_connections) ep->close(ep->connections_.front());
-    bufferevent* bev = bufferevent_socket_new(&ep->base_, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == nullptr) {
-        ::close(fd);
-        return;
-    }
-    Connection& c = ep->connections_.emplace_back();
-    c.owner = ep;
-    c.bev = bev;
-    c.self = std::prev(ep->connections_.end());
-    c.deadline.reset(event_new(&ep->base_, -1, 0, &HttpEndpoint::on_deadline, &c));
-    if (!c.deadline) {
-        ep->close(c);
-        return;
-    }
-    const auto ms = ep->limits_.timeout.count();
-    timeval tv{};
-    tv.tv_sec = time_t(ms / 1000);
-    tv.tv_usec = suseconds_t((ms % 1000) * 1000);
-    event_add(c.deadline.get(), &tv);
-    // Stop reading past the header limit; read_request then answers 431.
-    bufferevent_setwatermark(bev, EV_READ, 0, ep->limits_.max_headers_bytes + 1);
-    bufferevent_setcb(bev, &HttpEndpoint::on_read, &HttpEndpoint::on_write, &HttpEndpoint::on_event, &c);
-    bufferevent_enable(bev, EV_READ);
-    ep->update_accepting();
-}
-
-void HttpEndpoint::close(Connection& c) {
-    bufferevent_free(c.bev);  // closes the socket; no callback runs after this
-    connections_.erase(c.self);
-    update_accepting();
-}
-
-void HttpEndpoint::on_deadline(int, short, void* conn) {
-    auto& c = *static_cast<Connection*>(conn);
-    c.owner->close(c);
-}
-
-void HttpEndpoint::on_event(bufferevent*, short, void* conn) {
-    // EOF or error. After a reply this is the client closing its side, as it
-    // should; before, it gave up.
-    auto& c = *static_cast<Connection*>(conn);
-    c.owner->close(c);
-}
-
-void HttpEndpoint::on_write(bufferevent* bev, void* conn) {
-    auto& c = *static_cast<Connection*>(conn);
-    if (!c.replied || evbuffer_get_length(bufferevent_get_output(bev)) != 0) return;
-    if (c.abandon) {
-        c.owner->close(c);
-        return;
-    }
-    // The response is out. Half-close and wait for the client's EOF (bounded
-    // by the deadline), so that unread request bytes do not turn the close
-    // into a reset that could destroy the response in flight.
-    ::shutdown(bufferevent_getfd(bev), SHUT_WR);
-}
-
-void HttpEndpoint::on_read(bufferevent*, void* conn) {
-    auto& c = *static_cast<Connection*>(conn);
-    c.owner->read_request(c);
-}
-
-void HttpEndpoint::read_request(Connection& c) {
-    evbuffer* in = bufferevent_get_input(c.bev);
-    if (c.replied) {
-        const size_t n = evbuffer_get_length(in);
-        evbuffer_drain(in, n);
-        c.discarded += n;
-        if (c.discarded > kLingerBytes) {
-            c.abandon = true;
-            bufferevent_disable(c.bev, EV_READ);
-            if (evbuffer_get_length(bufferevent_get_output(c.bev)) == 0) close(c);
-        }
-        return;
-    }
-    const ssize_t end = find_head_end(in);
-    if (end < 0 || size_t(end) > limits_.max_headers_bytes) {
-        if (evbuffer_get_length(in) > limits_.max_headers_bytes) {
-            reply(c, text_response(431, "request header fields too large\n"), false);
-        }
-        return;
-    }
-    scratch_.resize(size_t(end));
-    evbuffer_remove(in, scratch_.data(), size_t(end));
-    c.discarded = evbuffer_get_length(in);
-    evbuffer_drain(in, c.discarded);
-    bufferevent_setwatermark(c.bev, EV_READ, 0, 0);
-
-    std::string_view head(scratch_);
-    std::string_view line = head.substr(0, head.find('\n'));
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    // "METHOD SP request-target SP HTTP/1.x"
-    const size_t sp1 = line.find(' ');
-    const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp1 == 0 || sp2 == std::string_view::npos || sp2 == sp1 + 1) {
-        reply(c, text_response(400, "bad request\n"), false);
-        return;
-    }
-    const std::string_view version = line.substr(sp2 + 1);
-    if (!version.starts_with("HTTP/1.")) {
-        reply(c, text_response(version.starts_with("HTTP/") ? 505 : 400, "HTTP/1.x only\n"), false);
-        return;
-    }
-    // A declared body over the limit is refused before it arrives.
-    for (size_t pos = line.size(); pos < head.size();) {
-        size_t eol = head.find('\n', pos);
-        if (eol == std::string_view::npos) eol = head.size();
-        std::string_view field = head.substr(pos, eol - pos);
-        pos = eol + 1;
-        const size_t colon = field.find(':');
-        if (colon == std::string_view::npos) continue;
-        const std::string_view name = trim(field.substr(0, colon));
-        const std::string_view value = trim(field.substr(colon + 1));
-        if (iequals(name, "content-length")) {
-            uint64_t length = 0;
-            auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
-            if (ec != std::errc{} || p != value.data() + value.size()) {
-                reply(c, text_response(400, "bad content-length\n"), false);
-                return;
-            }
-            if (length > limits_.max_body_bytes) {
-                reply(c, text_response(413, "request body too large\n"), false);
-                return;
-            }
-        } else if (iequals(name, "transfer-encoding")) {
-            reply(c, text_response(413, "request bodies are not accepted\n"), false);
-            return;
-        }
-    }
-    handle(c, line.substr(0, sp1), line.substr(sp1 + 1, sp2 - sp1 - 1));
-}
-
-void HttpEndpoint::handle(Connection& c, std::string_view method, std::string_view target) {
-    // Origin form "/metrics?x" or absolute form "http://host:port/metrics".
-    if (size_t scheme = target.find("://"); scheme != std::string_view::npos && !target.starts_with('/')) {
-        const size_t slash = target.find('/', scheme + 3);
-        target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-    }
-    const std::string_view path = target.substr(0, target.find_first_of("?#"));
+HttpResponse HttpEndpoint::route(std::string_view method, std::string_view path) {
     const bool metrics = path == "/metrics";
     const bool health = path == "/healthz";
-    const bool head = method == "HEAD";
-    if (!metrics && !health) {
-        reply(c, text_response(404, "not found; try /metrics or /healthz\n"), head);
-        return;
-    }
-    if (method != "GET" && !head) {
-        reply(c, text_response(405, "use GET\n", kMethodNotAllowedHeaders), false);
-        return;
-    }
-    reply(c, metrics ? metrics_response() : health_response(), head);
+    if (!metrics && !health) return text_response(404, "not found; try /metrics or /healthz\n");
+    if (method != "GET" && method != "HEAD") return text_response(405, "use GET\n", "Allow: GET, HEAD\r\n");
+    return metrics ? metrics_response() : health_response();
 }
 
-HttpEndpoint::Response HttpEndpoint::metrics_response() {
-    std::optional<ProcessStats> process = read_process_stats();
-    write_exposition(scratch_, registry_, build_, process ? &*process : nullptr);
-    return Response{200, kExpositionContentType, {}, scratch_};
+HttpResponse HttpEndpoint::metrics_response() {
+    body_ = to_text({&registry_collector_, &process_collector_});
+    return HttpResponse{200, kExpositionContentType, {}, body_};
 }
 
-HttpEndpoint::Response HttpEndpoint::health_response() {
+HttpResponse HttpEndpoint::health_response() {
     using namespace std::chrono;
     const auto now = steady_clock::now();
     HealthState state;
@@ -334,34 +54,22 @@ HttpEndpoint::Response HttpEndpoint::health_response() {
     std::string reason;
     if (!state.listening) {
         reason = "listening sockets are closed";
-    } else if (now - tick > limits_.max_tick_age) {
+    } else if (now - tick > max_tick_age_) {
         reason = "event loop stalled: last tick " + std::to_string(tick_age) + " s ago (limit " +
-                 std::to_string(duration<double>(limits_.max_tick_age).count()) + " s)";
+                 std::to_string(duration<double>(max_tick_age_).count()) + " s)";
     }
+    const BuildInfo& build = registry_collector_.build();
     nlohmann::ordered_json body;
     body["status"] = reason.empty() ? "ok" : "unhealthy";
     if (!reason.empty()) body["reason"] = reason;
-    body["role"] = build_.role;
-    body["mode"] = build_.mode;
+    body["role"] = build.role;
+    body["mode"] = build.mode;
     body["sessions"] = state.sessions;
     body["uptime_seconds"] = uptime;
     body["loop_tick_age_seconds"] = tick_age;
-    scratch_ = body.dump();
-    scratch_ += '\n';
-    return Response{reason.empty() ? 200 : 503, "application/json", "Cache-Control: no-store\r\n", scratch_};
-}
-
-void HttpEndpoint::reply(Connection& c, const Response& r, bool head) {
-    evbuffer* out = bufferevent_get_output(c.bev);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\nContent-Type: %.*s\r\nContent-Length: %zu\r\nConnection: close\r\n",
-                        r.status, int(reason_phrase(r.status).size()), reason_phrase(r.status).data(),
-                        int(r.content_type.size()), r.content_type.data(), r.body.size());
-    evbuffer_add(out, r.extra_headers.data(), r.extra_headers.size());
-    evbuffer_add(out, "\r\n", 2);
-    if (!head) evbuffer_add(out, r.body.data(), r.body.size());
-    c.replied = true;
-    bufferevent_setwatermark(c.bev, EV_READ, 0, 0);
-    bufferevent_enable(c.bev, EV_WRITE);
+    body_ = body.dump();
+    body_ += '\n';
+    return HttpResponse{reason.empty() ? 200 : 503, "application/json", "Cache-Control: no-store\r\n", body_};
 }
 
 }  // namespace porthop::metrics

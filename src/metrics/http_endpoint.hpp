@@ -1,36 +1,21 @@
 #pragma once
-// The relay's HTTP endpoint: GET /metrics (Prometheus text format 0.0.4) and
-// GET /healthz (small JSON; 200 or 503), served on the relay's own libevent
-// base. Bounded so that a slow or hostile scraper cannot stall the relay:
-// header and body size limits, a deadline per connection (from accept to
-// close, not an inactivity timer: a client trickling one byte at a time is
-// cut off too) and a cap on concurrent connections (at the cap, a new
-// connection closes the oldest one: idle connections cannot lock a scraper
-// out, and descriptors stay bounded).
-//
-// A small HTTP/1.x server on bufferevents rather than evhttp: libevent 2.1's
-// evhttp has no connection cap and no way to learn that a connection closed
-// before its first request, and its timeout is an inactivity timeout. One
-// request per connection ("Connection: close"); Prometheus reconnects per
-// scrape, which costs nothing at scrape rates.
+// The relay's HTTP endpoint (--metrics): the routes GET /metrics (Prometheus
+// text format 0.0.4, serialized by prometheus-cpp) and GET /healthz (small
+// JSON; 200 or 503), served by the bounded HttpServer on the relay's own
+// libevent base: no thread of its own (prometheus-cpp's civetweb Exposer
+// would bring some).
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
-#include <stdexcept>
 #include <string>
+#include <string_view>
 
-#include "metrics/exposition.hpp"
+#include "metrics/http_server.hpp"
+#include "metrics/process_collector.hpp"
 #include "metrics/registry.hpp"
-#include "net/address.hpp"
-
-struct event;
-struct event_base;
-struct evconnlistener;
-struct bufferevent;
-struct sockaddr;
+#include "metrics/registry_collector.hpp"
 
 namespace porthop::metrics {
 
@@ -44,86 +29,39 @@ struct HealthState {
 };
 using HealthCallback = std::function<HealthState()>;
 
-struct HttpLimits {
-    std::chrono::milliseconds timeout{10000};  // per connection, from accept to close
-    size_t max_headers_bytes = 8 * 1024;
-    size_t max_body_bytes = 1024;             // scrapes carry no body
-    unsigned max_connections = 32;            // concurrent; a new one beyond closes the oldest
-    std::chrono::milliseconds max_tick_age{5000};  // older last_tick: 503 "loop stalled"
-};
-
-// Thrown by the constructor when the endpoint cannot listen; what() is one
-// line naming the address and the cause, e.g.
-// "--metrics 127.0.0.1:9100: cannot listen: Address already in use".
-// main turns it into exit status 2.
-struct HttpBindError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+// A last_tick older than this: /healthz answers 503 "loop stalled".
+inline constexpr std::chrono::milliseconds kDefaultMaxTickAge{5000};
 
 class HttpEndpoint {
 public:
     // Listens on `listen` (IPv4 or IPv6; port 0 picks a free port) and serves
     // on `base`. `registry` must outlive the endpoint. `health` may be empty:
-    // then /healthz is always 200 with zero sessions and tick age 0.
+    // then /healthz is always 200 with zero sessions and tick age 0. Throws
+    // HttpBindError, its what() starting with "--metrics ADDRESS: " (main
+    // turns it into exit status 2).
     HttpEndpoint(event_base& base, const net::Address& listen, const Registry& registry, BuildInfo build,
-                 HealthCallback health, HttpLimits limits = {});
-    ~HttpEndpoint();
-    HttpEndpoint(const HttpEndpoint&) = delete;
-    HttpEndpoint& operator=(const HttpEndpoint&) = delete;
+                 HealthCallback health, HttpLimits limits = {},
+                 std::chrono::milliseconds max_tick_age = kDefaultMaxTickAge);
 
     // The address actually bound (the real port when asked for port 0).
-    const net::Address& local_address() const { return local_; }
+    const net::Address& local_address() const { return server_->local_address(); }
     // HTTP connections currently open.
-    size_t connections() const { return connections_.size(); }
-    // False while accepting is paused because the process ran out of
-    // descriptors (it resumes a second later).
-    bool accepting() const { return !paused_; }
-
-    // The parts of a response, for the request handler.
-    struct Response {
-        int status = 200;
-        std::string_view content_type = "text/plain; charset=utf-8";
-        std::string_view extra_headers;  // complete "Name: value\r\n" lines
-        std::string_view body;
-    };
+    size_t connections() const { return server_->connections(); }
+    // False for a second after accept ran out of descriptors.
+    bool accepting() const { return server_->accepting(); }
 
 private:
-    struct Connection;
-    struct ListenerDeleter {
-        void operator()(evconnlistener* l) const;
-    };
-    struct EventDeleter {
-        void operator()(event* e) const;
-    };
+    HttpResponse route(std::string_view method, std::string_view path);
+    HttpResponse metrics_response();
+    HttpResponse health_response();
 
-    static void on_accept(evconnlistener*, int fd, sockaddr*, int, void* self);
-    static void on_accept_error(evconnlistener*, void* self);
-    static void on_read(bufferevent* bev, void* conn);
-    static void on_write(bufferevent* bev, void* conn);
-    static void on_event(bufferevent* bev, short what, void* conn);
-    static void on_deadline(int, short, void* conn);
-
-    void read_request(Connection& c);
-    void handle(Connection& c, std::string_view method, std::string_view target);
-    void reply(Connection& c, const Response& r, bool head);
-    Response metrics_response();
-    Response health_response();
-    void close(Connection& c);
-    void update_accepting();
-
-    event_base& base_;
-    const Registry& registry_;
-    BuildInfo build_;
+    RegistryCollector registry_collector_;
+    ProcessCollector process_collector_;
     HealthCallback health_;
-    HttpLimits limits_;
-    net::Address local_;
+    std::chrono::milliseconds max_tick_age_;
     std::chrono::steady_clock::time_point created_;
-    std::string scratch_;  // the response being built, reused from request to request
-    std::list<Connection> connections_;
-    bool paused_ = false;
-    bool out_of_fds_ = false;
-    std::unique_ptr<event, EventDeleter> resume_timer_;  // re-enables accept after EMFILE
-    std::unique_ptr<evconnlistener, ListenerDeleter> listener_;
+    std::string body_;  // the response being answered; the server copies it out at once
+    std::unique_ptr<HttpServer> server_;  // last: destroyed first, no route runs after the rest is gone
 };
 
 }  // namespace porthop::metrics

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "metrics/text_format.hpp"
+
 namespace porthop::metrics {
 namespace {
 
@@ -114,6 +116,26 @@ std::optional<ProcessStats> read_process_stats() {
     if (::getrlimit(RLIMIT_NOFILE, &lim) == 0) s.max_fds = uint64_t(lim.rlim_cur);
     if (auto boot = boot_time()) s.start_time_seconds = double(*boot) + double(starttime) / double(ticks);
     return s;
+}
+
+std::vector<prometheus::MetricFamily> process_families(const ProcessStats& stats) {
+    std::vector<prometheus::MetricFamily> families;
+    families.reserve(6);
+    auto one = [&families](const ProcessFamilyDef& def, double value) {
+        add_sample(families.emplace_back(make_family(def.name, def.help, def.type)), value);
+    };
+    one(kProcessCpu, stats.cpu_seconds);
+    one(kProcessOpenFds, double(stats.open_fds));
+    one(kProcessMaxFds, double(stats.max_fds));
+    one(kProcessVirtual, double(stats.virtual_bytes));
+    one(kProcessResident, double(stats.resident_bytes));
+    one(kProcessStartTime, stats.start_time_seconds);
+    return families;
+}
+
+std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
+    std::optional<ProcessStats> stats = read_process_stats();
+    return stats ? process_families(*stats) : std::vector<prometheus::MetricFamily>{};
 }
 
 }  // namespace porthop::metrics

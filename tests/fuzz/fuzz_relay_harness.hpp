@@ -17,7 +17,8 @@
 
 #include "crypto/session_crypto.hpp"
 #include "fuzz_common.hpp"
-#include "metrics/exposition.hpp"
+#include "metrics/registry_collector.hpp"
+#include "metrics/text_format.hpp"
 #include "metrics/registry.hpp"
 #include "relay/relay.hpp"
 
@@ -180,9 +181,8 @@ inline void check_relay(const porthop::metrics::Registry& m, const porthop::rela
                       m.get(Family::sessions_closed, CloseReason::evicted);
     FUZZ_CHECK(m.get(Family::sessions_opened) == closed + relay.sessions());
     FUZZ_CHECK(m.get(Family::send_queue_bytes) <= porthop::relay::kQueueBudgetTotal);
-    std::string text;
-    porthop::metrics::write_exposition(text, m, {"fuzz", "fuzz", "plain"}, nullptr);
-    FUZZ_CHECK(!text.empty());
+    const porthop::metrics::RegistryCollector collector(m, {"fuzz", "fuzz", "plain"});
+    FUZZ_CHECK(!porthop::metrics::to_text({&collector}).empty());
 }
 
 // After shutdown(): no session, nothing queued.

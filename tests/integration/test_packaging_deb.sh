@@ -2,6 +2,7 @@
 # The Debian package, end to end on this machine (root, Debian):
 #   - packages the binary ctest built (PORTHOP_BIN) with packaging/deb/build-deb.sh
 #     (or takes PORTHOP_DEB, e.g. the one make deb wrote);
+#   - its Depends (from dpkg-shlibdeps) names libprometheus-cpp-core1.0;
 #   - lintian reports no error; porthop(1) names every option of
 #     `porthop client --help`, `porthop server --help` and `porthop probe --help`;
 #   - dpkg -i installs it; /usr/bin/porthop --version; the units pass
@@ -65,6 +66,10 @@ else
 fi
 [[ -f "$deb" ]] || fail "no package built"
 ok "built $(basename "$deb") ($(stat -c %s "$deb") bytes)"
+depends=$(dpkg-deb -f "$deb" Depends)
+[[ "$depends" == *libprometheus-cpp-core1.0* ]] ||
+    fail "Depends lacks libprometheus-cpp-core1.0 (the /metrics serializer): $depends"
+ok "Depends: $depends"
 
 errors=$(lintian --tag-display-limit 0 "$deb" 2>&1 | grep -v 'running with root privileges' | grep '^E:' || true)
 [[ -z "$errors" ]] || fail "lintian errors:"$'\n'"$errors"

@@ -2,6 +2,8 @@
 # The OpenWrt package (packaging/openwrt/), as far as it can be tested off a
 # router:
 #   - shellcheck passes on the procd init script and every packaging script;
+#   - the Makefile gets prometheus-cpp (not in OpenWrt's feeds) from source
+#     at Debian's version and links its core statically;
 #   - uci2json.awk turns the shipped /etc/config/porthop into the expected
 #     JSON, under busybox awk (OpenWrt's), mawk and gawk alike; only options
 #     porthop takes come out; quoting, escapes, comments, booleans, counts
@@ -52,6 +54,28 @@ shellcheck -s sh "$SRC"/packaging/deb/{postinst,prerm,postrm} || fail "shellchec
 (cd "$SRC" && shellcheck -x packaging/deb/build-deb.sh packaging/cross/build-cross.sh \
     tests/integration/test_packaging_*.sh tests/integration/test_cross_*.sh) || fail "shellcheck: packaging scripts"
 ok "shellcheck: init script, maintainer scripts, build and test scripts"
+
+# --- how the Makefile gets prometheus-cpp -------------------------------------------
+# OpenWrt has no prometheus-cpp package: the Makefile downloads its release
+# source at Debian 12's version and has porthop's CMake build the core into
+# the binary, statically; the package depends on no prometheus library.
+mk=$OWRT/Makefile
+owrt_version=$(sed -n 's/^PROMETHEUS_CPP_VERSION:=//p' "$mk")
+[[ -n "$owrt_version" ]] || fail "Makefile: no PROMETHEUS_CPP_VERSION"
+if debian_version=$(dpkg-query -W -f='${Version}' prometheus-cpp-dev 2>/dev/null); then
+    [[ "${debian_version%%-*}" == "$owrt_version" ]] ||
+        fail "Makefile builds prometheus-cpp $owrt_version, Debian's prometheus-cpp-dev is $debian_version"
+fi
+grep -q 'call Download,prometheus-cpp' "$mk" || fail "Makefile: prometheus-cpp is not downloaded"
+# shellcheck disable=SC2016 # a make variable, literally
+grep -q -- '-DPORTHOP_PROMETHEUS_CPP_SOURCE=$(PKG_BUILD_DIR)/.prometheus-cpp' "$mk" ||
+    fail "Makefile: CMake is not given the prometheus-cpp source (PORTHOP_PROMETHEUS_CPP_SOURCE)"
+grep -q 'if(PORTHOP_PROMETHEUS_CPP_SOURCE)' "$SRC/CMakeLists.txt" ||
+    fail "CMakeLists.txt does not build prometheus-cpp from PORTHOP_PROMETHEUS_CPP_SOURCE"
+if grep '^ *DEPENDS:=' "$mk" | grep -qi prometheus; then
+    fail "Makefile: the package depends on a prometheus library OpenWrt does not have"
+fi
+ok "Makefile: prometheus-cpp $owrt_version from source, core linked statically, no runtime dependency"
 
 # --- uci2json.awk -------------------------------------------------------------------
 awks=()

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -328,6 +329,40 @@ TEST_F(MetricsHttp, IdleConnectionIsClosedAfterTimeout) {
     EXPECT_GE(held, 900ms);
     EXPECT_LT(held, 4500ms);  // not the client's own receive timeout
     EXPECT_EQ(ep->connections(), 0u);
+}
+
+TEST_F(MetricsHttp, OutOfDescriptorsPausesAcceptingForASecond) {
+    auto ep = make();
+    // A connection waiting in the backlog, made before descriptors run out.
+    int client = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ASSERT_GE(client, 0);
+    const net::Address& to = ep->local_address();
+    ASSERT_TRUE(::connect(client, to.sockaddr_ptr(), to.length()) == 0 || errno == EINPROGRESS);
+    // No descriptor number is free below the lowered limit: accept fails with
+    // EMFILE.
+    const int lowest_free = ::dup(client);
+    ASSERT_GE(lowest_free, 0);
+    ::close(lowest_free);
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = rlim_t(lowest_free);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    for (int i = 0; i < 10 && ep->accepting(); ++i) event_base_loop(base_.get(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    const bool paused = !ep->accepting();
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+    EXPECT_TRUE(paused);
+    EXPECT_EQ(ep->connections(), 0u);
+
+    // A second later it accepts again, and takes the waiting connection.
+    const auto start = std::chrono::steady_clock::now();
+    while ((!ep->accepting() || ep->connections() == 0) && std::chrono::steady_clock::now() - start < 5s) {
+        event_base_loop(base_.get(), EVLOOP_ONCE);
+    }
+    EXPECT_TRUE(ep->accepting());
+    EXPECT_EQ(ep->connections(), 1u);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
+    ::close(client);
 }
 
 TEST_F(MetricsHttp, IdleConnectionsBeyondCapDoNotLockOutScraper) {

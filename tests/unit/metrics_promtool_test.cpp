@@ -10,7 +10,9 @@
 #include <fstream>
 #include <string>
 
-#include "metrics/exposition.hpp"
+#include "metrics/process_collector.hpp"
+#include "metrics/registry_collector.hpp"
+#include "metrics/text_format.hpp"
 
 namespace porthop::metrics {
 namespace {
@@ -51,10 +53,10 @@ TEST(MetricsPromtool, ExpositionPassesCheckMetricsWithoutWarnings) {
     r.add(Family::sessions_opened, 5);
     r.add(Family::sessions_closed, CloseReason::idle, 3);
     r.add(Family::hops, HopReason::interval, 7);
-    auto process = read_process_stats();
-    ASSERT_TRUE(process);
-    std::string out;
-    write_exposition(out, r, BuildInfo{"0.1.0", "client", "plain"}, &*process);
+    ASSERT_TRUE(read_process_stats());
+    RegistryCollector collector(r, BuildInfo{"0.1.0", "client", "plain"});
+    ProcessCollector process;
+    const std::string out = to_text({&collector, &process});
     Result res = promtool_check(out);
     EXPECT_EQ(res.status, 0) << res.output;
     EXPECT_EQ(res.output, "") << out;
