@@ -32,7 +32,9 @@ namespace {
 // The option table: one row per (option, roles). The long name is also the
 // option's key in the JSON config file.
 
-enum RoleMask : unsigned { kClient = 1u << 0, kServer = 1u << 1, kRelays = kClient | kServer, kProbe = 1u << 2 };
+enum RoleMask : unsigned {
+    kClient = 1u << 0, kServer = 1u << 1, kRelays = kClient | kServer, kProbe = 1u << 2, kStatus = 1u << 3
+};
 
 enum class Kind {
     text,   // JSON string
@@ -91,6 +93,9 @@ constexpr Spec kSpecs[] = {
      "100kbit to 100mbit (default 8mbit)"},
     {"json", kProbe, Kind::flag, "", "Print the result as JSON (for scripts) instead of the summary"},
     {"log-level", kProbe, Kind::text, "LEVEL", "trace, debug, info, warn, error, critical or off (default warn)"},
+    {"metrics", kStatus, Kind::text, "ADDR:PORT",
+     "Required. The relay's --metrics address, e.g. 127.0.0.1:9101; asks its /sessions"},
+    {"json", kStatus, Kind::flag, "", "Print the relay's answer as JSON (for scripts) instead of the table"},
     {"config", kRelays, Kind::text, "FILE.json",
      "Read options from a JSON object keyed by long option names; flags override it"},
 };
@@ -107,6 +112,7 @@ const char* role_name(unsigned role) {
         case kClient: return "client";
         case kServer: return "server";
         case kProbe: return "probe";
+        case kStatus: return "status";
         default: return "porthop";
     }
 }
@@ -398,7 +404,7 @@ public:
         const RawValue* v = get(name);
         if (v == nullptr) {
             const Spec* spec = find_spec(name, role_);
-            std::string where = role_ == kProbe ? std::string()
+            std::string where = (role_ & kRelays) == 0 ? std::string()
                                                 : " (on the command line or as \"" + std::string(name) +
                                                       "\" in the --config file)";
             throw ConfigError("--" + std::string(name) + ": missing; porthop " + role_name(role_) + " needs --" +
@@ -608,6 +614,15 @@ ProbeOptions validate_probe(const RawOptions& raw) {
     return o;
 }
 
+StatusOptions validate_status(const RawOptions& raw) {
+    Validator v(kStatus, raw);
+    StatusOptions o;
+    (void)v.required("metrics");
+    o.metrics = *v.addr_port("metrics", "127.0.0.1:9101");
+    o.json = v.flag("json");
+    return o;
+}
+
 // ---------------------------------------------------------------------------
 // The command line.
 
@@ -647,7 +662,7 @@ std::string command_of(const CLI::App& app) {
         throw ConfigError(name + ": unknown option for " + command + "; see " + command + " --help");
     }
     if (role == 0 && command == "porthop") {
-        throw ConfigError(quote(arg) + ": unknown command; use porthop client, porthop server, porthop probe or porthop genkey");
+        throw ConfigError(quote(arg) + ": unknown command; use porthop client, porthop server, porthop probe, porthop status or porthop genkey");
     }
     throw ConfigError(quote(arg) + ": unexpected argument for " + command + "; see " + command + " --help");
 }
@@ -667,7 +682,9 @@ Command parse_command_line(int argc, const char* const* argv) {
           std::tuple{kServer, "server", "Run the server relay: listen on every port of the set, relay to the upstream"},
           std::tuple{kProbe, "probe",
                      "Measure whether the path to a server relay (session mode) throttles long UDP flows, "
-                     "and recommend --hop-interval / --hop-bytes"}}) {
+                     "and recommend --hop-interval / --hop-bytes"},
+          std::tuple{kStatus, "status",
+                     "Show a running relay's sessions (asks its --metrics endpoint): ports, bytes, rates, hops"}}) {
         Subcommand sub{app.add_subcommand(name, description), role, {}};
         sub.app->allow_extras();
         sub.app->footer(kFooter);
@@ -731,11 +748,12 @@ Command parse_command_line(int argc, const char* const* argv) {
             raw[spec->name] = RawValue{std::move(text), ""};
         }
         if (sub.role == kProbe) return RunProbe{validate_probe(raw)};
+        if (sub.role == kStatus) return ShowStatus{validate_status(raw)};
         if (auto it = raw.find("config"); it != raw.end()) load_config_file(it->second.text, sub.role, raw);
         return RunRelay{validate(sub.role, raw)};
     }
     throw ConfigError(
-        "no command given; use porthop client, porthop server, porthop probe or porthop genkey (see porthop --help)");
+        "no command given; use porthop client, porthop server, porthop probe, porthop status or porthop genkey (see porthop --help)");
 }
 
 }  // namespace porthop::config
