@@ -51,7 +51,7 @@ void for_each_datagram(net::RecvBatch& batch, size_t i, Fn&& fn) {
 
 // Collects the datagrams for one sender and hands them over kBatchSize at a
 // time (a GRO receive opened segment by segment holds more than a batch).
-// No member initialisers: it lives on the stack of every wake-up.
+// out_ is left uninitialised: an Outbox lives on the stack of every wake-up.
 template <typename Sender>
 class Outbox {
 public:
@@ -67,7 +67,6 @@ public:
         if (n_ != 0) to_.transmit(std::span<const net::OutDatagram>(out_.data(), n_));
         n_ = 0;
     }
-    size_t size() const { return n_; }
 
 private:
     Sender& to_;
