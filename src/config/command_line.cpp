@@ -404,9 +404,10 @@ public:
         const RawValue* v = get(name);
         if (v == nullptr) {
             const Spec* spec = find_spec(name, role_);
+            // Only the relays read a --config file.
             std::string where = (role_ & kRelays) == 0 ? std::string()
-                                                : " (on the command line or as \"" + std::string(name) +
-                                                      "\" in the --config file)";
+                                                       : " (on the command line or as \"" + std::string(name) +
+                                                             "\" in the --config file)";
             throw ConfigError("--" + std::string(name) + ": missing; porthop " + role_name(role_) + " needs --" +
                               std::string(name) + " " + spec->value_name + where);
         }
