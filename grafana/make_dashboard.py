@@ -25,6 +25,10 @@ def panel(title, targets, unit, x, w=12, h=8, kind="timeseries", desc="", stack=
                         "colorMode": "value", "graphMode": "none", "textMode": "auto", "orientation": "auto"}
     panels.append(p)
 
+def text(title, content, x, w=24, h=8, desc=""):
+    panels.append({"type": "text", "title": title, "description": desc, "gridPos": {"x": x, "y": y, "w": w, "h": h},
+                   "options": {"mode": "markdown", "content": content}})
+
 def row(title):
     global y
     panels.append({"type": "row", "title": title, "collapsed": False, "gridPos": {"x": 0, "y": y, "w": 24, "h": 1}, "panels": []})
@@ -61,6 +65,27 @@ panel("Sessions opened / closed per second",
 panel("Send-queue bytes", [(f'sum by (job, instance) (porthop_send_queue_bytes{{{SEL}}})', "{{instance}}")], "bytes", 16, w=8,
       desc="Bytes waiting in user-space send queues for a writable socket (bounded).")
 y += 8
+# Per-session figures are not Prometheus series (unbounded label values); the
+# relay lists them itself on GET /sessions, which `porthop status` prints.
+text("Each session: porthop status", """\
+Prometheus holds the totals. **Each session** (its port, bytes, rate and hops) is on the relay itself: on the relay's host run
+
+```
+porthop status --metrics 127.0.0.1:9101          # the relay's --metrics address
+porthop status --metrics 127.0.0.1:9101 --json   # for scripts
+```
+
+```
+porthop client relay (plain mode) at 127.0.0.1:9101: 4 sessions, most recently active first
+PEER             PORT   ON PORT         UP       DOWN     RATE UP      RATE DOWN    IDLE  LAST HOP            HOPS
+10.77.1.2:34458  20018  207ms, 2.10 MB  39.1 MB  39.1 MB  40.0 Mbit/s  39.7 Mbit/s  0ms   207ms ago, bytes    19 (bytes 19)
+10.77.1.2:38597  20016  5.3s, 60.5 kB   45.1 kB  45.1 kB  0 bit/s      0 bit/s      4.0s  5.3s ago, interval  1 (interval 1)
+```
+
+One line per session, most recently active first. It reads `GET /sessions` on the endpoint Prometheus scrapes
+(JSON; `?limit=N`, default 100, at most 1000). See the README, "porthop status".
+""", 0, h=10, desc="porthop status: the per-session view of a relay (GET /sessions on its --metrics endpoint).")
+y += 10
 
 row("Process")
 panel("CPU", [(f'rate(process_cpu_seconds_total{{{SEL}}}[$__rate_interval])', "{{instance}}")], "percentunit", 0, w=8,

@@ -20,6 +20,8 @@
 #include "relay/workers.hpp"
 #include "service/notify.hpp"
 #include "service/reload.hpp"
+#include "status/sessions_json.hpp"
+#include "status/status_command.hpp"
 
 namespace {
 
@@ -92,6 +94,7 @@ int run_relay(const config::Options& options, int argc, char** argv) {
         } catch (const metrics::HttpBindError& e) {
             return fail(e.what());
         }
+        http->serve_sessions([&relay](size_t limit) { return status::to_json(relay->report_sessions(limit)); });
         spdlog::info("metrics on http://{}/metrics", http->local_address().to_string());
     }
 
@@ -162,6 +165,18 @@ int run_probe(const config::ProbeOptions& options) {
     return result.answered ? 0 : 1;
 }
 
+// `porthop status`: exit 0 with the sessions, 1 when the relay did not
+// answer as one.
+int run_status(const config::StatusOptions& options) {
+    try {
+        std::fputs(status::show_status(options).c_str(), stdout);
+        return 0;
+    } catch (const status::StatusError& e) {
+        std::fprintf(stderr, "porthop status: %s\n", e.what());
+        return 1;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -190,6 +205,8 @@ int main(int argc, char** argv) {
                 return 0;
             } else if constexpr (std::is_same_v<T, config::RunProbe>) {
                 return run_probe(c.options);
+            } else if constexpr (std::is_same_v<T, config::ShowStatus>) {
+                return run_status(c.options);
             } else if constexpr (std::is_same_v<T, config::GenKey>) {
                 std::puts(crypto::encode_key(crypto::generate_key()).c_str());
                 return 0;

@@ -56,7 +56,7 @@ std::string command_of(const CLI::App& app) {
         throw ConfigError(name + ": unknown option for " + command + "; see " + command + " --help");
     }
     if (role == 0 && command == "porthop") {
-        throw ConfigError(quote(arg) + ": unknown command; use porthop client, porthop server, porthop probe or porthop genkey");
+        throw ConfigError(quote(arg) + ": unknown command; use porthop client, porthop server, porthop probe, porthop status or porthop genkey");
     }
     throw ConfigError(quote(arg) + ": unexpected argument for " + command + "; see " + command + " --help");
 }
@@ -76,7 +76,9 @@ Command parse_command_line(int argc, const char* const* argv) {
           std::tuple{kServer, "server", "Run the server relay: listen on every port of the set, relay to the upstream"},
           std::tuple{kProbe, "probe",
                      "Measure whether the path to a server relay (session mode) throttles long UDP flows, "
-                     "and recommend --hop-interval / --hop-bytes"}}) {
+                     "and recommend --hop-interval / --hop-bytes"},
+          std::tuple{kStatus, "status",
+                     "Show a running relay's sessions (asks its --metrics endpoint): ports, bytes, rates, hops"}}) {
         Subcommand sub{app.add_subcommand(name, description), role, {}};
         sub.app->allow_extras();
         sub.app->footer(kFooter);
@@ -140,11 +142,12 @@ Command parse_command_line(int argc, const char* const* argv) {
             raw[spec->name] = RawValue{std::move(text), ""};
         }
         if (sub.role == kProbe) return RunProbe{validate_probe(raw)};
+        if (sub.role == kStatus) return ShowStatus{validate_status(raw)};
         if (auto it = raw.find("config"); it != raw.end()) load_config_file(it->second.text, sub.role, raw);
         return RunRelay{validate(sub.role, raw)};
     }
     throw ConfigError(
-        "no command given; use porthop client, porthop server, porthop probe or porthop genkey (see porthop --help)");
+        "no command given; use porthop client, porthop server, porthop probe, porthop status or porthop genkey (see porthop --help)");
 }
 
 }  // namespace porthop::config

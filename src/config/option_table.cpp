@@ -212,6 +212,11 @@ constexpr Spec kSpecs[] = {
      kNoField},
     {"log-level", kProbe, Kind::text, "LEVEL", "trace, debug, info, warn, error, critical or off (default warn)",
      Reload::none, kNoField},
+    {"metrics", kStatus, Kind::text, "ADDR:PORT",
+     "Required. The relay's --metrics address, e.g. 127.0.0.1:9101; asks its /sessions", Reload::none, kNoField,
+     nullptr, Phase::address, true},
+    {"json", kStatus, Kind::flag, "", "Print the relay's answer as JSON (for scripts) instead of the table",
+     Reload::none, kNoField},
     // The same command line is re-read on SIGHUP, so --config cannot change.
     {"config", kRelays, Kind::text, "FILE.json",
      "Read options from a JSON object keyed by long option names; flags override it", Reload::none, kNoField,
@@ -236,6 +241,7 @@ const char* role_name(unsigned role) {
         case kClient: return "client";
         case kServer: return "server";
         case kProbe: return "probe";
+        case kStatus: return "status";
         default: return "porthop";
     }
 }

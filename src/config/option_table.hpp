@@ -16,7 +16,13 @@
 
 namespace porthop::config {
 
-enum RoleMask : unsigned { kClient = 1u << 0, kServer = 1u << 1, kRelays = kClient | kServer, kProbe = 1u << 2 };
+enum RoleMask : unsigned {
+    kClient = 1u << 0,
+    kServer = 1u << 1,
+    kRelays = kClient | kServer,
+    kProbe = 1u << 2,
+    kStatus = 1u << 3,
+};
 
 enum class Kind {
     text,   // JSON string

@@ -100,4 +100,11 @@ struct ProbeOptions {
     std::string log_level = "warn";
 };
 
+// `porthop status`: asks a running relay for its sessions (GET /sessions on
+// its --metrics address) and prints them.
+struct StatusOptions {
+    net::Address metrics;  // --metrics ADDR:PORT
+    bool json = false;
+};
+
 }  // namespace porthop::config

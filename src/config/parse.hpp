@@ -31,7 +31,8 @@ struct Version { std::string text; };     // --version: print, exit 0
 struct RunRelay { Options options; };     // client / server
 struct GenKey {};                         // genkey
 struct RunProbe { ProbeOptions options; };  // probe
-using Command = std::variant<Help, Version, RunRelay, GenKey, RunProbe>;
+struct ShowStatus { StatusOptions options; };  // status
+using Command = std::variant<Help, Version, RunRelay, GenKey, RunProbe, ShowStatus>;
 
 // Throws ConfigError on any invalid input.
 Command parse_command_line(int argc, const char* const* argv);

@@ -66,4 +66,13 @@ ProbeOptions validate_probe(const RawOptions& raw) {
     return o;
 }
 
+StatusOptions validate_status(const RawOptions& raw) {
+    Validator v(kStatus, raw);
+    StatusOptions o;
+    (void)v.required("metrics");
+    o.metrics = *v.addr_port("metrics", "127.0.0.1:9101");
+    o.json = v.flag("json");
+    return o;
+}
+
 }  // namespace porthop::config

@@ -10,5 +10,6 @@ namespace porthop::config {
 // `role`: kClient or kServer. Resolves host names. Throws ConfigError.
 Options validate(unsigned role, const RawOptions& raw);
 ProbeOptions validate_probe(const RawOptions& raw);
+StatusOptions validate_status(const RawOptions& raw);
 
 }  // namespace porthop::config

@@ -48,9 +48,10 @@ public:
         const RawValue* v = get(name);
         if (v == nullptr) {
             const Spec* spec = find_spec(name, role_);
-            std::string where = role_ == kProbe ? std::string()
-                                                : " (on the command line or as \"" + std::string(name) +
-                                                      "\" in the --config file)";
+            // Only the relays read a --config file.
+            std::string where = (role_ & kRelays) == 0 ? std::string()
+                                                       : " (on the command line or as \"" + std::string(name) +
+                                                             "\" in the --config file)";
             throw ConfigError("--" + std::string(name) + ": missing; porthop " + role_name(role_) + " needs --" +
                               std::string(name) + " " + spec->value_name + where);
         }

@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
 #include "metrics/text_format.hpp"
 
 namespace porthop::metrics {
@@ -9,6 +13,19 @@ namespace {
 
 HttpResponse text_response(int status, std::string_view body, std::string_view extra_headers = {}) {
     return HttpResponse{status, "text/plain; charset=utf-8", extra_headers, body};
+}
+
+// The value of `name` in a query "a=1&limit=20"; nullopt when absent.
+std::optional<std::string_view> query_value(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        const size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        const size_t eq = pair.find('=');
+        if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -32,19 +49,50 @@ HttpEndpoint::HttpEndpoint(event_base& base, const net::Address& listen, Registr
       created_(std::chrono::steady_clock::now()) {
     try {
         server_ = std::make_unique<HttpServer>(
-            base, listen, [this](std::string_view method, std::string_view path) { return route(method, path); },
+            base, listen,
+            [this](std::string_view method, std::string_view path, std::string_view query) {
+                return route(method, path, query);
+            },
             limits);
     } catch (const HttpBindError& e) {
         throw HttpBindError(std::string("--metrics ") + e.what());
     }
 }
 
-HttpResponse HttpEndpoint::route(std::string_view method, std::string_view path) {
+void HttpEndpoint::serve_sessions(SessionsCallback sessions, SessionsLimits limits) {
+    sessions_ = std::move(sessions);
+    sessions_limits_ = limits;
+}
+
+HttpResponse HttpEndpoint::route(std::string_view method, std::string_view path, std::string_view query) {
     const bool metrics = path == "/metrics";
     const bool health = path == "/healthz";
-    if (!metrics && !health) return text_response(404, "not found; try /metrics or /healthz\n");
+    const bool sessions = path == "/sessions" && sessions_;
+    if (!metrics && !health && !sessions) {
+        return text_response(404, sessions_ ? "not found; try /metrics, /healthz or /sessions\n"
+                                            : "not found; try /metrics or /healthz\n");
+    }
     if (method != "GET" && method != "HEAD") return text_response(405, "use GET\n", "Allow: GET, HEAD\r\n");
+    if (sessions) return sessions_response(query);
     return metrics ? metrics_response() : health_response();
+}
+
+HttpResponse HttpEndpoint::sessions_response(std::string_view query) {
+    size_t limit = sessions_limits_.default_limit;
+    if (auto text = query_value(query, "limit")) {
+        uint64_t asked = 0;
+        auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), asked);
+        const bool digits = !text->empty() && end == text->data() + text->size();
+        if (!digits || (ec == std::errc{} && asked == 0)) {
+            body_ = "limit must be a whole number from 1 (larger than " + std::to_string(sessions_limits_.max_limit) +
+                    " lists " + std::to_string(sessions_limits_.max_limit) + ")\n";
+            return text_response(400, body_);
+        }
+        limit = ec == std::errc::result_out_of_range ? sessions_limits_.max_limit
+                                                     : size_t(std::min<uint64_t>(asked, sessions_limits_.max_limit));
+    }
+    body_ = sessions_(limit);
+    return HttpResponse{200, "application/json", "Cache-Control: no-store\r\n", body_};
 }
 
 HttpResponse HttpEndpoint::metrics_response() {

@@ -1,9 +1,10 @@
 #pragma once
 // The relay's HTTP endpoint (--metrics): the routes GET /metrics (Prometheus
-// text format 0.0.4, serialized by prometheus-cpp) and GET /healthz (small
-// JSON; 200 or 503), served by the bounded HttpServer on the relay's own
-// libevent base: no thread of its own (prometheus-cpp's civetweb Exposer
-// would bring some).
+// text format 0.0.4, serialized by prometheus-cpp), GET /healthz (small
+// JSON; 200 or 503) and GET /sessions?limit=N (JSON for `porthop status`,
+// written by the relay's callback), served by the bounded HttpServer on the
+// relay's own libevent base: no thread of its own (prometheus-cpp's civetweb
+// Exposer would bring some).
 
 #include <chrono>
 #include <cstdint>
@@ -30,6 +31,16 @@ struct HealthState {
 };
 using HealthCallback = std::function<HealthState()>;
 
+// The body of GET /sessions (application/json) listing at most `limit`
+// sessions; `limit` is already within [1, max_limit].
+using SessionsCallback = std::function<std::string(size_t limit)>;
+// However many sessions the relay holds, the response stays a few hundred
+// kilobytes at most.
+struct SessionsLimits {
+    size_t default_limit = 100;  // no ?limit=
+    size_t max_limit = 1000;     // a larger ?limit= is lowered to it
+};
+
 // A last_tick older than this: /healthz answers 503 "loop stalled".
 inline constexpr std::chrono::milliseconds kDefaultMaxTickAge{5000};
 
@@ -51,6 +62,9 @@ public:
 
     // The address actually bound (the real port when asked for port 0).
     const net::Address& local_address() const { return server_->local_address(); }
+    // Serves GET /sessions from now on (404 until then).
+    void serve_sessions(SessionsCallback sessions, SessionsLimits limits = {});
+
     // HTTP connections currently open.
     size_t connections() const { return server_->connections(); }
     // False for a second after accept ran out of descriptors.
@@ -59,13 +73,16 @@ public:
 private:
     HttpEndpoint(event_base& base, const net::Address& listen, RegistryCollector collector, HealthCallback health,
                  HttpLimits limits, std::chrono::milliseconds max_tick_age);
-    HttpResponse route(std::string_view method, std::string_view path);
+    HttpResponse route(std::string_view method, std::string_view path, std::string_view query);
     HttpResponse metrics_response();
     HttpResponse health_response();
+    HttpResponse sessions_response(std::string_view query);
 
     RegistryCollector registry_collector_;
     ProcessCollector process_collector_;
     HealthCallback health_;
+    SessionsCallback sessions_;
+    SessionsLimits sessions_limits_;
     std::chrono::milliseconds max_tick_age_;
     std::chrono::steady_clock::time_point created_;
     std::string body_;  // the response being answered; the server copies it out at once

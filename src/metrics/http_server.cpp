@@ -278,8 +278,11 @@ void HttpServer::handle(Connection& c, std::string_view method, std::string_view
         const size_t slash = target.find('/', scheme + 3);
         target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
     }
-    const std::string_view path = target.substr(0, target.find_first_of("?#"));
-    reply(c, handler_(method, path), method == "HEAD");
+    target = target.substr(0, target.find('#'));
+    const size_t question = target.find('?');
+    const std::string_view path = target.substr(0, question);
+    const std::string_view query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    reply(c, handler_(method, path, query), method == "HEAD");
 }
 
 void HttpServer::reply(Connection& c, const HttpResponse& r, bool head) {

@@ -50,8 +50,10 @@ struct HttpResponse {
 };
 
 // Called once per well-formed request: method as sent ("GET", "HEAD",
-// "POST"...), path without query or fragment (also for absolute-form targets).
-using HttpHandler = std::function<HttpResponse(std::string_view method, std::string_view path)>;
+// "POST"...), path without query or fragment (also for absolute-form
+// targets), and the query without its '?' (empty when there is none).
+using HttpHandler =
+    std::function<HttpResponse(std::string_view method, std::string_view path, std::string_view query)>;
 
 // Thrown by the constructor when the server cannot listen; what() is one
 // line naming the address and the cause, e.g.

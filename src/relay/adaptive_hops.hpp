@@ -75,6 +75,10 @@ public:
     // but the current one) and counts the hop.
     std::optional<metrics::HopReason> tick(const AdaptivePolicy& policy, TimePoint now);
 
+    // Payload bytes sent upstream and received since the session opened.
+    uint64_t sent_bytes() const { return up_; }
+    uint64_t received_bytes() const { return down_; }
+
     // For tests and logs.
     double peak() const { return peak_; }
     double rate() const { return window_rate_; }

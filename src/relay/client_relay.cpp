@@ -134,6 +134,7 @@ void ClientRelay<Framing>::on_downstream_readable() {
             if (keep_nudge) s.nudge.offer(now, batch_.last_datagram(indices.back()));
             if (auto reason = s.hop.before_send(now, bytes)) {
                 metrics_.add(metrics::Family::hops, *reason);
+                s.hop_log.record(*reason, now);
                 s.target.set_port(s.hop.port());
                 if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
             }
@@ -224,8 +225,9 @@ template <typename Framing>
 void ClientRelay<Framing>::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
-    if constexpr (Framing::kTraits.hop_source_port || Framing::kTraits.keepalive) {
-        sessions_.for_each([&](Session& s) {
+    sessions_.for_each([&](Session& s) {
+        s.rate.sample(now, s.adaptive.sent_bytes(), s.adaptive.received_bytes());
+        if constexpr (Framing::kTraits.hop_source_port || Framing::kTraits.keepalive) {
             // The previous hop's socket, once its grace period is over.
             auto& previous = s.up[s.current ^ 1];
             if (previous && previous->is_open() && now >= s.previous_until) previous->close_socket();
@@ -233,8 +235,20 @@ void ClientRelay<Framing>::sweep(TimePoint now) {
                 now - s.last_active < options_.idle_timeout) {
                 send_keepalive(s, now);
             }
-        });
-    }
+        }
+    });
+}
+
+template <typename Framing>
+SessionsReport ClientRelay<Framing>::report_sessions(size_t limit) const {
+    return report_of(sessions_, limit, Framing::kTraits.name, [](const Session& s, SessionReport& r, TimePoint now) {
+        r.ports = {s.hop.port()};
+        r.bytes_up = s.adaptive.sent_bytes();
+        r.bytes_down = s.adaptive.received_bytes();
+        r.hops = s.hop_log.report(now);
+        r.hops->port_seconds = std::chrono::duration<double>(now - s.hop.hopped_at()).count();
+        r.hops->port_bytes = s.hop.bytes_on_port();
+    });
 }
 
 template <typename Framing>

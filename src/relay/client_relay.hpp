@@ -17,6 +17,7 @@
 #include "relay/hop_schedule.hpp"
 #include "relay/new_session_limiter.hpp"
 #include "relay/relay.hpp"
+#include "relay/session_stats.hpp"
 #include "relay/session_table.hpp"
 
 namespace porthop::relay {
@@ -29,6 +30,7 @@ public:
     ~ClientRelay() override;
 
     size_t sessions() const override { return sessions_.size(); }
+    SessionsReport report_sessions(size_t limit) const override;
     bool listening() const override { return downstream_ != nullptr; }
     void shutdown() override;
     // The local address of the downstream socket (tests bind port 0).
@@ -39,13 +41,17 @@ public:
 private:
     struct Session {
         Session(const net::Address& p, const net::Address& t, HopSchedule h, typename Framing::State f, TimePoint now)
-            : peer(p), target(t), hop(h), adaptive(now), framing(f), last_active(now), last_reply(now) {}
+            : peer(p), target(t), hop(h), adaptive(now), framing(f), rate(now), opened(now), last_active(now),
+              last_reply(now) {}
         net::Address peer;    // the downstream application
         net::Address local;   // the local IP the application wrote to (wildcard --listen only)
         net::Address target;  // server relay address, port = current hop
         HopSchedule hop;
-        AdaptiveHops adaptive;
+        AdaptiveHops adaptive;  // also the session's byte totals each way
         typename Framing::State framing;
+        HopLog hop_log;
+        RateSampler rate;
+        TimePoint opened;
         // `up[current]` sends; the other one, if open, is the previous hop's
         // socket (source-port hops only), kept until previous_until.
         std::array<std::unique_ptr<Endpoint>, 2> up;

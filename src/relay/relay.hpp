@@ -17,6 +17,7 @@
 #include "io/endpoint.hpp"
 #include "relay/adaptive_hops.hpp"
 #include "relay/rng.hpp"
+#include "relay/session_report.hpp"
 #include "relay/worker_place.hpp"
 
 namespace porthop::relay {
@@ -38,6 +39,10 @@ public:
     Relay& operator=(const Relay&) = delete;
 
     virtual size_t sessions() const = 0;
+    // GET /sessions: the `limit` most recently active sessions and the
+    // number open. Reads what the relay counts anyway; never called on the
+    // datagram path.
+    virtual SessionsReport report_sessions(size_t limit) const = 0;
     // False once the listening sockets are gone.
     virtual bool listening() const = 0;
     // The server relay's listening sockets, one per port of the set in its
@@ -77,10 +82,30 @@ protected:
             auto reason = s.adaptive.tick(policy, now);
             if (!reason) return;
             metrics_.add(metrics::Family::hops, *reason);
+            s.hop_log.record(*reason, now);
             s.hop.hop(now);
             s.target.set_port(s.hop.port());
             after_hop(s, *reason);
         });
+    }
+    // Both relays' report_sessions(): the `limit` most recently active of
+    // `sessions`, with what every session has (peer, age, idle time, rate);
+    // `add(session, report, now)` fills in the relay's own fields.
+    template <typename Sessions, typename Add>
+    SessionsReport report_of(const Sessions& sessions, size_t limit, const char* mode, Add add) const {
+        using Seconds = std::chrono::duration<double>;
+        TimePoint now = Clock::now();
+        SessionsReport report{config::to_string(options_.role), mode, sessions.size(), limit, {}};
+        for (const auto* s : sessions.most_recent(limit)) {
+            SessionReport& r = report.sessions.emplace_back();
+            r.peer = s->peer.to_string();
+            r.age_seconds = Seconds(now - s->opened).count();
+            r.idle_seconds = Seconds(now - s->last_active).count();
+            r.rate_up = s->rate.up();
+            r.rate_down = s->rate.down();
+            add(*s, r, now);
+        }
+        return report;
     }
     TimePoint tick() { return last_tick_ = Clock::now(); }
     // A new UDP socket of `family` with the configured kernel buffer sizes.

@@ -115,6 +115,7 @@ typename ServerRelay<Framing>::Session& ServerRelay<Framing>::open_session(const
     socket.connect(options_.upstream);
     auto s = std::make_unique<Session>(
         Session{peer, net::Address{}, nullptr, 0, framing_.new_server_state(key), now, now, batch_seq_});
+    s->rate = RateSampler(now);
     Session* raw = s.get();
     s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
                                              [this, raw] { on_upstream_readable(*raw); }, false,
@@ -232,6 +233,7 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
                 if (wildcard) s->local = local;
                 // A keepalive: roaming only, nothing to relay.
                 if (Framing::kTraits.keepalive && plain.empty()) return;
+                s->bytes_up += plain.size();
                 net::OutDatagram out = net::OutDatagram::make(plain, nullptr);
                 out.segment = segment;
                 if (owners[i] == nullptr) owners[i] = s;
@@ -272,13 +274,16 @@ void ServerRelay<Framing>::on_upstream_readable(Session& s) {
         size_t limit = framing_.max_plain(options_.mtu, s.peer);
         std::array<net::OutDatagram, net::kBatchSize> out;
         size_t n = 0;
+        uint64_t bytes = 0;
         for (size_t i = 0; i < r.count; ++i) {
             if (batch_.truncated(i) || batch_.payload(i).size() > limit) {
                 metrics_.drop(DropReason::oversize);
                 continue;
             }
+            bytes += batch_.payload(i).size();
             out[n++] = framing_.seal(s.framing, batch_, i, &s.peer, &s.local);
         }
+        s.bytes_down += bytes;
         if (listeners_.empty()) return;  // shutting down
         if (n != 0) s.answered = true;
         listeners_[s.listener]->transmit(std::span(out.data(), n));
@@ -291,10 +296,20 @@ template <typename Framing>
 void ServerRelay<Framing>::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
+    sessions_.for_each([&](Session& s) { s.rate.sample(now, s.bytes_up, s.bytes_down); });
     // At most once a sweep (≤ 1 s): a flood of new sessions costs one write.
     if constexpr (Framing::kTraits.state_file) {
         if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
     }
+}
+
+template <typename Framing>
+SessionsReport ServerRelay<Framing>::report_sessions(size_t limit) const {
+    return report_of(sessions_, limit, Framing::kTraits.name, [this](const Session& s, SessionReport& r, TimePoint) {
+        r.ports = {options_.listen_ports.ports[s.listener]};
+        r.bytes_up = s.bytes_up;
+        r.bytes_down = s.bytes_down;
+    });
 }
 
 template <typename Framing>

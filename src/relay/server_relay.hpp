@@ -15,6 +15,7 @@
 #include "relay/framing_setup.hpp"
 #include "relay/new_session_limiter.hpp"
 #include "relay/relay.hpp"
+#include "relay/session_stats.hpp"
 #include "relay/session_table.hpp"
 #include "relay/worker_place.hpp"
 
@@ -28,6 +29,7 @@ public:
     ~ServerRelay() override;
 
     size_t sessions() const override { return sessions_.size(); }
+    SessionsReport report_sessions(size_t limit) const override;
     bool listening() const override { return !listeners_.empty(); }
     std::vector<int> listener_fds() const override;
     void shutdown() override;
@@ -47,6 +49,10 @@ private:
         uint64_t batch = 0;     // the last receive batch that used this session
         bool broken = false;
         bool answered = false;  // the upstream has replied at least once
+        // Payload bytes towards the upstream and back, for GET /sessions.
+        uint64_t bytes_up = 0;
+        uint64_t bytes_down = 0;
+        RateSampler rate{TimePoint{}};  // restarted when the session opens
     };
 
     void on_listener_readable(size_t index);

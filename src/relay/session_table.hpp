@@ -4,8 +4,10 @@
 // number, expires idle ones in a periodic sweep (no timer work per packet),
 // and keeps the session gauges and counters.
 
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "metrics/registry.hpp"
 #include "net/address.hpp"
@@ -91,6 +93,24 @@ public:
     template <typename Fn>
     void for_each(Fn fn) {
         for (auto& [peer, s] : table_) fn(*s);
+    }
+    template <typename Fn>
+    void for_each(Fn fn) const {
+        for (const auto& [peer, s] : table_) fn(static_cast<const Session&>(*s));
+    }
+
+    // The `n` most recently active sessions, most recent first: for
+    // GET /sessions, never the datagram path. One pass and a partial sort,
+    // O(size log n).
+    std::vector<const Session*> most_recent(size_t n) const {
+        std::vector<const Session*> all;
+        all.reserve(table_.size());
+        for (const auto& [peer, s] : table_) all.push_back(s.get());
+        n = std::min(n, all.size());
+        std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(),
+                          [](const Session* a, const Session* b) { return a->last_active > b->last_active; });
+        all.resize(n);
+        return all;
     }
 
 private:

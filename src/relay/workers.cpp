@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
+#include <iterator>
 #include <string>
 
 #include "loop/cpus.hpp"
@@ -162,6 +164,32 @@ std::vector<const metrics::Registry*> Workers::registries() const {
     std::vector<const metrics::Registry*> out;
     for (const auto& w : workers_) out.push_back(&w->registry);
     return out;
+}
+
+SessionsReport Workers::report_sessions(size_t limit) const {
+    SessionsReport all = workers_[0]->relay->report_sessions(limit);
+    if (workers_.size() == 1) return all;
+    // A rare admin request: worker 0's loop may wait this long for the others.
+    constexpr auto kReportWait = std::chrono::milliseconds(250);
+    std::vector<std::future<SessionsReport>> asked;
+    for (size_t i = 1; i < workers_.size(); ++i) {
+        Worker* w = workers_[i].get();
+        // Shared: a late answer still has somewhere to go after we stop waiting.
+        auto promise = std::make_shared<std::promise<SessionsReport>>();
+        asked.push_back(promise->get_future());
+        w->mailbox->post([w, promise, limit] { promise->set_value(w->relay->report_sessions(limit)); });
+    }
+    all.open = sessions();
+    auto deadline = std::chrono::steady_clock::now() + kReportWait;
+    for (auto& f : asked) {
+        if (f.wait_until(deadline) != std::future_status::ready) continue;
+        SessionsReport r = f.get();
+        std::move(r.sessions.begin(), r.sessions.end(), std::back_inserter(all.sessions));
+    }
+    std::stable_sort(all.sessions.begin(), all.sessions.end(),
+                     [](const SessionReport& a, const SessionReport& b) { return a.idle_seconds < b.idle_seconds; });
+    if (all.sessions.size() > limit) all.sessions.resize(limit);
+    return all;
 }
 
 bool Workers::apply_runtime_options(const config::Options& options) {

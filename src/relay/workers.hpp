@@ -67,6 +67,12 @@ public:
     // The first worker's registry (the one of a single relay).
     metrics::Registry& registry() { return workers_.front()->registry; }
 
+    // GET /sessions: the `limit` most recently active sessions of all
+    // workers. Each worker copies its own on its own thread; a worker that
+    // does not answer within kReportWait is left out of the list (its
+    // sessions still count in `open`, from what it last published).
+    SessionsReport report_sessions(size_t limit) const;
+
     // SIGHUP: every worker takes the runtime options on its own thread.
     bool apply_runtime_options(const config::Options& options);
     // SIGTERM: every worker closes its sessions (saving them) and its

@@ -10,6 +10,7 @@ namespace porthop_fuzz {
 
 inline void check_command(const porthop::config::Command& command) {
     using namespace porthop::config;
+    if (const auto* status = std::get_if<ShowStatus>(&command)) FUZZ_CHECK(status->options.metrics.port() != 0);
     const auto* run = std::get_if<RunRelay>(&command);
     if (run == nullptr) return;
     const Options& o = run->options;

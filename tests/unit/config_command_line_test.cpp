@@ -377,6 +377,27 @@ TEST(ConfigCommandLine, ProbeHelpWorks) {
     EXPECT_CONTAINS(std::get<Help>(c).text, "--rate");
 }
 
+// porthop status (DESIGN.md, "Command line": porthop status --metrics ADDR:PORT [--json]).
+StatusOptions status_run(const std::vector<std::string>& args) { return options_of<ShowStatus>(args); }
+
+TEST(ConfigCommandLine, StatusTakesTheRelaysMetricsAddress) {
+    StatusOptions o = status_run({"status", "--metrics", "127.0.0.1:9101"});
+    EXPECT_EQ(o.metrics.to_string(), "127.0.0.1:9101");
+    EXPECT_FALSE(o.json);
+    EXPECT_TRUE(status_run({"status", "--metrics", "[::1]:9102", "--json"}).json);
+}
+
+TEST(ConfigCommandLine, StatusNeedsMetrics) {
+    EXPECT_EQ(error_of({"status"}), "--metrics: missing; porthop status needs --metrics ADDR:PORT");
+}
+
+TEST(ConfigCommandLine, StatusBadValuesNameTheOption) {
+    EXPECT_CONTAINS(error_of({"status", "--metrics", "localhost:9101"}), "--metrics: \"localhost\" is not an IP address");
+    EXPECT_CONTAINS(error_of({"status", "--metrics", "127.0.0.1"}), "--metrics: \"127.0.0.1\" has no port");
+    EXPECT_CONTAINS(error_of({"status", "--metrics", "127.0.0.1:9101", "--listen", "127.0.0.1:1"}),
+                    "is a client option; porthop status does not take it");
+}
+
 TEST(ConfigValues, RatesInBitsAndBytesASecond) {
     EXPECT_EQ(parse_rate("8mbit"), 1'000'000u);
     EXPECT_EQ(parse_rate("500kbit"), 62'500u);

@@ -18,6 +18,8 @@
 
 #include "loop/event_base.hpp"
 #include "metrics/http_endpoint.hpp"
+#include "status/sessions_json.hpp"
+#include "status/status_command.hpp"
 
 namespace porthop::metrics {
 namespace {
@@ -412,6 +414,107 @@ TEST_F(MetricsHttp, DestroyingEndpointWithOpenConnectionsIsSafe) {
     event_base_loop(base_.get(), EVLOOP_NONBLOCK);
     ::close(fd);
     SUCCEED();
+}
+
+// ---------------------------------------------------------------------------
+// GET /sessions (`porthop status`).
+
+// An endpoint serving /sessions with `open` sessions; remembers the limit
+// each request asked for.
+struct SessionsSource {
+    size_t open = 3;
+    size_t asked = 0;
+    std::string operator()(size_t limit) {
+        asked = limit;
+        relay::SessionsReport r{"client", "plain", open, limit, {}};
+        for (size_t i = 0; i < std::min(open, limit); ++i) {
+            r.sessions.push_back({"10.0.0.1:" + std::to_string(1000 + i), {20000}, 1, 0, 10, 20, 0, 0,
+                                  relay::HopReport{}});
+        }
+        return status::to_json(r);
+    }
+};
+
+TEST_F(MetricsHttp, SessionsIsNotFoundUntilTheRelayServesIt) {
+    auto ep = make();
+    Response r;
+    ASSERT_TRUE(run([&] { r = http_exchange(ep->local_address(), get("/sessions")); }));
+    EXPECT_EQ(r.status, 404);
+}
+
+TEST_F(MetricsHttp, SessionsAnswersJsonWithTheDefaultLimit) {
+    auto ep = make();
+    SessionsSource source;
+    ep->serve_sessions(std::ref(source));
+    Response r;
+    ASSERT_TRUE(run([&] { r = http_exchange(ep->local_address(), get("/sessions")); }));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("Content-Type"), "application/json");
+    EXPECT_EQ(r.header("Cache-Control"), "no-store");
+    EXPECT_EQ(source.asked, 100u);
+    EXPECT_EQ(status::from_json(r.body).sessions.size(), 3u);
+}
+
+TEST_F(MetricsHttp, SessionsLimitIsTakenFromTheQueryAndCapped) {
+    auto ep = make();
+    SessionsSource source;
+    ep->serve_sessions(std::ref(source), SessionsLimits{100, 1000});
+    std::vector<std::pair<std::string, size_t>> cases = {
+        {"/sessions?limit=2", 2}, {"/sessions?x=1&limit=5", 5}, {"/sessions?limit=1000", 1000},
+        {"/sessions?limit=5000", 1000}, {"/sessions?limit=99999999999999999999999", 1000}};
+    for (const auto& [target, expected] : cases) {
+        Response r;
+        ASSERT_TRUE(run([&] { r = http_exchange(ep->local_address(), get(target)); }));
+        EXPECT_EQ(r.status, 200) << target;
+        EXPECT_EQ(source.asked, expected) << target;
+    }
+}
+
+TEST_F(MetricsHttp, SessionsRefusesALimitThatIsNotAPositiveNumber) {
+    auto ep = make();
+    SessionsSource source;
+    ep->serve_sessions(std::ref(source));
+    for (const char* target : {"/sessions?limit=0", "/sessions?limit=", "/sessions?limit=-1", "/sessions?limit=ten"}) {
+        Response r;
+        ASSERT_TRUE(run([&] { r = http_exchange(ep->local_address(), get(target)); }));
+        EXPECT_EQ(r.status, 400) << target;
+        EXPECT_NE(r.body.find("limit must be a whole number from 1"), std::string::npos) << r.body;
+    }
+    EXPECT_EQ(source.asked, 0u);
+}
+
+TEST_F(MetricsHttp, StatusCommandPrintsTheRelaysSessions) {
+    auto ep = make();
+    SessionsSource source;
+    ep->serve_sessions(std::ref(source));
+    config::StatusOptions options{ep->local_address(), false};
+    std::string table;
+    std::string json;
+    ASSERT_TRUE(run([&] {
+        table = status::show_status(options);
+        options.json = true;
+        json = status::show_status(options);
+    }));
+    EXPECT_NE(table.find("porthop client relay (plain mode) at " + ep->local_address().to_string() + ": 3 sessions"),
+              std::string::npos)
+        << table;
+    EXPECT_NE(table.find("10.0.0.1:1002"), std::string::npos) << table;
+    EXPECT_NE(json.find("\n  \"sessions\": [\n"), std::string::npos) << json;  // indented for reading
+    EXPECT_EQ(status::from_json(json).sessions.size(), 3u);
+}
+
+TEST_F(MetricsHttp, StatusCommandExplainsARelayWithoutSessions) {
+    auto ep = make();  // no serve_sessions: an older relay
+    std::string error;
+    ASSERT_TRUE(run([&] {
+        try {
+            status::show_status(config::StatusOptions{ep->local_address(), false});
+        } catch (const status::StatusError& e) {
+            error = e.what();
+        }
+    }));
+    EXPECT_EQ(error, ep->local_address().to_string() +
+                         ": the relay has no /sessions (a porthop older than this one?); /metrics still has the totals");
 }
 
 }  // namespace

@@ -421,3 +421,69 @@ TEST(RelayLoopbackSession, OversizeDatagramsAreDroppedAndCounted) {
     ::sendto(h.app.fd(), h.payload.data(), h.payload.size(), 0, h.client_addr.sockaddr_ptr(), h.client_addr.length());
     ASSERT_TRUE(run_until(h, [&] { return drops(h.client_metrics, metrics::DropReason::oversize) == 1; }));
 }
+
+// ---------------------------------------------------------------------------
+// What GET /sessions reports (`porthop status`), in both modes.
+
+namespace {
+
+// Both relays' view of the one session after `count` round trips.
+void expect_session_reports(Harness& h, const char* mode, size_t count) {
+    ASSERT_EQ(h.round_trip(count), count);
+    const uint64_t bytes = count * h.payload.size();
+    relay::SessionsReport client = h.client->report_sessions(100);
+    EXPECT_EQ(client.role, "client");
+    EXPECT_EQ(client.mode, mode);
+    EXPECT_EQ(client.open, 1u);
+    ASSERT_EQ(client.sessions.size(), 1u);
+    const relay::SessionReport& c = client.sessions[0];
+    EXPECT_EQ(c.peer, h.app.local_address().to_string());
+    ASSERT_EQ(c.ports.size(), 1u);
+    EXPECT_TRUE(h.ports.contains(c.ports[0]));
+    EXPECT_EQ(c.bytes_up, bytes);  // payloads, not framed datagrams
+    EXPECT_EQ(c.bytes_down, bytes);
+    ASSERT_TRUE(c.hops);
+    const uint64_t hops = h.client_metrics.get(metrics::Family::hops, metrics::HopReason::interval);
+    EXPECT_GT(hops, 0u);
+    EXPECT_EQ(c.hops->by_reason[size_t(metrics::HopReason::interval)], hops);
+    EXPECT_EQ(c.hops->last, metrics::HopReason::interval);
+    EXPECT_LE(c.hops->port_bytes, 2 * bytes);
+
+    relay::SessionsReport server = h.server->report_sessions(100);
+    EXPECT_EQ(server.role, "server");
+    EXPECT_EQ(server.mode, mode);
+    ASSERT_EQ(server.sessions.size(), 1u);
+    const relay::SessionReport& s = server.sessions[0];
+    // The port the client relay sends to now is the one the server relay
+    // last heard the session on.
+    EXPECT_EQ(s.ports, c.ports);
+    EXPECT_EQ(s.bytes_up, bytes);
+    EXPECT_EQ(s.bytes_down, bytes);
+    EXPECT_FALSE(s.hops);
+}
+
+}  // namespace
+
+TEST(RelayLoopback, SessionsReportShowsPortBytesAndHopsOfEachSession) {
+    Harness h;
+    expect_session_reports(h, "plain", 300);
+}
+
+TEST(RelayLoopbackSession, SessionsReportShowsPortBytesAndHopsOfEachSession) {
+    Harness h("127.0.0.1", config::Mode::session);
+    expect_session_reports(h, "session", 300);
+}
+
+TEST(RelayLoopback, SessionsReportListsTheMostRecentlyActiveFirst) {
+    Harness h;
+    auto other = net::UdpSocket::open(AF_INET);
+    other.bind(*net::Address::parse_ip("127.0.0.1", 0));
+    ::sendto(other.fd(), h.payload.data(), 10, 0, h.client_addr.sockaddr_ptr(), h.client_addr.length());
+    ASSERT_TRUE(run_until(h, [&] { return h.client->sessions() == 1; }));
+    ASSERT_EQ(h.round_trip(5), 5u);  // the harness's application, after `other`
+    relay::SessionsReport r = h.client->report_sessions(1);
+    EXPECT_EQ(r.open, 2u);
+    EXPECT_EQ(r.limit, 1u);
+    ASSERT_EQ(r.sessions.size(), 1u);
+    EXPECT_EQ(r.sessions[0].peer, h.app.local_address().to_string());
+}

@@ -107,6 +107,26 @@ TEST(ServerWorkers, PlainSessionsFromManyClientsLandOnThePredictedWorkerOnEveryP
               40u);
 }
 
+TEST(ServerWorkers, SessionsReportListsTheSessionsOfEveryWorker) {
+    WorkersHarness h(2);
+    ASSERT_EQ(h.workers->count(), 2u);
+    h.workers->start();
+    std::vector<net::UdpSocket> clients;
+    for (int host = 2; host < 22; ++host) {
+        clients.push_back(client("127.0.0." + std::to_string(host)));
+        send(clients.back(), h.options.listen_ip.with_port(h.options.listen_ports.ports[0]));
+    }
+    ASSERT_TRUE(h.run_until([&] { return h.workers->sessions() == 20; }));
+    ASSERT_GT(h.sessions_of(1), 0u);  // some of them live on the other thread
+
+    SessionsReport all = h.workers->report_sessions(100);
+    EXPECT_EQ(all.open, 20u);
+    EXPECT_EQ(all.sessions.size(), 20u);
+    SessionsReport few = h.workers->report_sessions(5);
+    EXPECT_EQ(few.open, 20u);
+    EXPECT_EQ(few.sessions.size(), 5u);
+}
+
 TEST(ServerWorkers, RuntimeOptionsReachEveryWorkerOnItsOwnThread) {
     WorkersHarness h(2);
     h.workers->start();
