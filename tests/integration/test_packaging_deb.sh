@@ -57,12 +57,12 @@ errors=$(lintian --tag-display-limit 0 "$deb" 2>&1 | grep -v 'running with root 
 ok "lintian: no errors"
 
 man_text=$(MANWIDTH=200 man -l "$SRC/packaging/porthop.1" 2>/dev/null | col -bx)
-for role in client server probe; do
+for role in client server probe status; do
     for opt in $("$PORTHOP_BIN" "$role" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
         grep -q -- "$opt" <<<"$man_text" || fail "porthop(1) does not document $role option $opt"
     done
 done
-ok "porthop(1) documents every option of client, server and probe --help"
+ok "porthop(1) documents every option of client, server, probe and status --help"
 
 # --- install -----------------------------------------------------------------
 dpkg -i "$deb" >"$WORKDIR/dpkg-install.log" 2>&1 || fail "dpkg -i failed: $(tail -n 5 "$WORKDIR/dpkg-install.log")"
