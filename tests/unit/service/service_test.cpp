@@ -1,5 +1,4 @@
-// Unit tests for src/service. Move to tests/unit/service_test.cpp when wiring
-// src/service in (CMake's src/service/*.cpp glob must not pick it up here).
+// Unit tests for src/service: sd_notify readiness and watchdog, SIGHUP reload.
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
