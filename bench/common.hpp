@@ -56,8 +56,7 @@ inline sockaddr_in parse_addr(const std::string& text) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(uint16_t(std::atoi(text.c_str() + colon + 1)));
-    if (inet_pton(AF_INET, text.substr(0, colon).c_str(), &a.sin_addr) != 1)
-        usage_error("bad IPv4 address: " + text);
+    if (inet_pton(AF_INET, text.substr(0, colon).c_str(), &a.sin_addr) != 1) usage_error("bad IPv4 address: " + text);
     return a;
 }
 

@@ -21,8 +21,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <thread>
 #include <vector>
@@ -236,16 +236,17 @@ int main(int argc, char** argv) {
         rx.join();
     }
     const double secs = double(t1 - t0) / 1e9;
-    std::printf("{\"sent\":%llu,\"seconds\":%.4f,\"rate\":%.1f,\"target_rate\":%.1f,\"size\":%zu,"
-                "\"sources\":%zu,\"send_errors\":%llu,\"calls\":%llu",
-                (unsigned long long)sent, secs, secs > 0 ? double(sent) / secs : 0.0, rate, size, sources,
-                (unsigned long long)send_errors, (unsigned long long)calls);
+    std::printf(
+        "{\"sent\":%llu,\"seconds\":%.4f,\"rate\":%.1f,\"target_rate\":%.1f,\"size\":%zu,"
+        "\"sources\":%zu,\"send_errors\":%llu,\"calls\":%llu",
+        (unsigned long long)sent, secs, secs > 0 ? double(sent) / secs : 0.0, rate, size, sources,
+        (unsigned long long)send_errors, (unsigned long long)calls);
     if (echo) {
-        std::printf(",\"echo\":{\"received\":%llu,\"foreign\":%llu,\"p50_us\":%.1f,\"p90_us\":%.1f,"
-                    "\"p99_us\":%.1f,\"max_us\":%.1f,\"min_us\":%.1f}",
-                    (unsigned long long)echoes.received, (unsigned long long)echoes.foreign,
-                    pct(echoes.rtt_ns, 0.5), pct(echoes.rtt_ns, 0.9), pct(echoes.rtt_ns, 0.99),
-                    pct(echoes.rtt_ns, 1.0), pct(echoes.rtt_ns, 0.0));
+        std::printf(
+            ",\"echo\":{\"received\":%llu,\"foreign\":%llu,\"p50_us\":%.1f,\"p90_us\":%.1f,"
+            "\"p99_us\":%.1f,\"max_us\":%.1f,\"min_us\":%.1f}",
+            (unsigned long long)echoes.received, (unsigned long long)echoes.foreign, pct(echoes.rtt_ns, 0.5),
+            pct(echoes.rtt_ns, 0.9), pct(echoes.rtt_ns, 0.99), pct(echoes.rtt_ns, 1.0), pct(echoes.rtt_ns, 0.0));
     }
     std::printf("}\n");
     for (int fd : fds) close(fd);

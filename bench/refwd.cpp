@@ -52,8 +52,7 @@ bool g_cmsgs = false;
 char g_ctrl[kMax][64];
 in_pktinfo g_local{};  // source for replies (--cmsgs)
 
-size_t pump(int in, int out, Batch& b, size_t batch, const sockaddr_in* to, sockaddr_in* last_from,
-            uint64_t& dropped) {
+size_t pump(int in, int out, Batch& b, size_t batch, const sockaddr_in* to, sockaddr_in* last_from, uint64_t& dropped) {
     for (size_t i = 0; i < batch; ++i) {
         b.msgs[i].msg_hdr.msg_name = last_from ? &b.from[i] : nullptr;
         b.msgs[i].msg_hdr.msg_namelen = last_from ? sizeof b.from[i] : 0;
@@ -124,7 +123,7 @@ int main(int argc, char** argv) {
         }
     }
 
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = [](int) { g_quit = 1; };
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);

@@ -47,10 +47,9 @@ void dump(const Counters& c, FILE* out) {
     std::fprintf(out,
                  "{\"run\":%u,\"received\":%llu,\"bytes\":%llu,\"reordered\":%llu,\"duplicates\":%llu,"
                  "\"stale\":%llu,\"foreign\":%llu,\"flows\":%llu,\"echo_failed\":%llu,\"seconds\":%.4f}\n",
-                 c.run, (unsigned long long)c.received, (unsigned long long)c.bytes,
-                 (unsigned long long)c.reordered, (unsigned long long)c.duplicates, (unsigned long long)c.stale,
-                 (unsigned long long)c.foreign, (unsigned long long)c.flows,
-                 (unsigned long long)c.echo_failed, secs);
+                 c.run, (unsigned long long)c.received, (unsigned long long)c.bytes, (unsigned long long)c.reordered,
+                 (unsigned long long)c.duplicates, (unsigned long long)c.stale, (unsigned long long)c.foreign,
+                 (unsigned long long)c.flows, (unsigned long long)c.echo_failed, secs);
     std::fflush(out);
 }
 
@@ -72,7 +71,7 @@ int main(int argc, char** argv) {
     set_buffers(fd, 8 << 20);
     if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) die("bind");
 
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = [](int) { g_dump = 1; };
     sigaction(SIGUSR1, &sa, nullptr);
     sa.sa_handler = [](int) { g_quit = 1; };
@@ -134,9 +133,12 @@ int main(int argc, char** argv) {
                 if (h.flow >= c.next_seq.size()) c.next_seq.resize(size_t(h.flow) * 2 + 1, 0);
                 uint64_t& next = c.next_seq[h.flow];
                 if (next == 0) ++c.flows;
-                if (h.seq + 1 < next) ++c.reordered;
-                else if (h.seq + 1 == next) ++c.duplicates;
-                else next = h.seq + 1;
+                if (h.seq + 1 < next)
+                    ++c.reordered;
+                else if (h.seq + 1 == next)
+                    ++c.duplicates;
+                else
+                    next = h.seq + 1;
             }
             if (echo || (h.flags & kEchoMe)) {
                 reply_iovs[nreply] = {bufs[i], len};

@@ -64,9 +64,9 @@ int run_relay(const config::Options& options, int argc, char** argv) {
     net::FdLimit limit = net::raise_fd_limit(needed);
     if (limit.soft < needed) {
         return fail("needs " + std::to_string(needed) + " file descriptors (" + std::to_string(sockets) +
-                    " listening sockets + " + (per_session > 1 ? std::to_string(per_session) + " x " : "") + "--max-sessions " +
-                    std::to_string(options.max_sessions) + " + " +
-                    std::to_string(kFdReserve) + "), but the hard limit is " + std::to_string(limit.hard) +
+                    " listening sockets + " + (per_session > 1 ? std::to_string(per_session) + " x " : "") +
+                    "--max-sessions " + std::to_string(options.max_sessions) + " + " + std::to_string(kFdReserve) +
+                    "), but the hard limit is " + std::to_string(limit.hard) +
                     ": raise it (ulimit -Hn, LimitNOFILE=) or lower --max-sessions");
     }
 
@@ -86,11 +86,10 @@ int run_relay(const config::Options& options, int argc, char** argv) {
             auto health = [&relay] {
                 return metrics::HealthState{relay->listening(), relay->last_tick(), relay->sessions()};
             };
-            http = relay->count() > 1
-                       ? std::make_unique<metrics::HttpEndpoint>(*base, *options.metrics, relay->registries(),
-                                                                 std::move(build), health)
-                       : std::make_unique<metrics::HttpEndpoint>(*base, *options.metrics, relay->registry(),
-                                                                 std::move(build), health);
+            http = relay->count() > 1 ? std::make_unique<metrics::HttpEndpoint>(
+                                            *base, *options.metrics, relay->registries(), std::move(build), health)
+                                      : std::make_unique<metrics::HttpEndpoint>(
+                                            *base, *options.metrics, relay->registry(), std::move(build), health);
         } catch (const metrics::HttpBindError& e) {
             return fail(e.what());
         }
@@ -101,8 +100,7 @@ int run_relay(const config::Options& options, int argc, char** argv) {
     // systemd (Type=notify): READY once the sockets are up, watchdog pings
     // only while the loop ticks and the listening sockets exist.
     service::SystemdNotifier notifier(
-        *base,
-        [&relay] { return relay->listening() && Clock::now() - relay->last_tick() < std::chrono::seconds(5); },
+        *base, [&relay] { return relay->listening() && Clock::now() - relay->last_tick() < std::chrono::seconds(5); },
         [&relay, &options] {
             return std::string(config::to_string(options.role)) + " relay, " + std::to_string(relay->sessions()) +
                    " sessions";
@@ -159,7 +157,8 @@ int run_probe(const config::ProbeOptions& options) {
         return fresh;
     }());
     const auto& ip = options.server_ip;
-    std::string server = (ip.is_v6() ? "[" + ip.ip_string() + "]" : ip.ip_string()) + ":" + options.server_ports.to_string();
+    std::string server =
+        (ip.is_v6() ? "[" + ip.ip_string() + "]" : ip.ip_string()) + ":" + options.server_ports.to_string();
     probe::ProbeReport report{server, options.duration.count() / 1000.0, options.rate, result, analysis};
     std::fputs((options.json ? probe::render_json(report) : probe::render_summary(report)).c_str(), stdout);
     return result.answered ? 0 : 1;

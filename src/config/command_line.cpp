@@ -44,7 +44,8 @@ std::string command_of(const CLI::App& app) {
         size_t first = raw_name.find_first_not_of('-');
         std::string bare = first == std::string::npos ? std::string() : raw_name.substr(first);
         // Quoted when it holds anything unprintable, so the message stays one line.
-        bool plain = std::all_of(raw_name.begin(), raw_name.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+        bool plain =
+            std::all_of(raw_name.begin(), raw_name.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
         std::string name = plain ? raw_name : quote(raw_name);
         if (role != 0) {
             if (const char* owner = other_role_owning(bare, role)) {
@@ -56,7 +57,9 @@ std::string command_of(const CLI::App& app) {
         throw ConfigError(name + ": unknown option for " + command + "; see " + command + " --help");
     }
     if (role == 0 && command == "porthop") {
-        throw ConfigError(quote(arg) + ": unknown command; use porthop client, porthop server, porthop probe, porthop status or porthop genkey");
+        throw ConfigError(
+            quote(arg) +
+            ": unknown command; use porthop client, porthop server, porthop probe, porthop status or porthop genkey");
     }
     throw ConfigError(quote(arg) + ": unexpected argument for " + command + "; see " + command + " --help");
 }
@@ -72,7 +75,8 @@ Command parse_command_line(int argc, const char* const* argv) {
 
     std::vector<Subcommand> relays;
     for (auto [role, name, description] :
-         {std::tuple{kClient, "client", "Run the client relay: one downstream socket, sessions hop over the server's ports"},
+         {std::tuple{kClient, "client",
+                     "Run the client relay: one downstream socket, sessions hop over the server's ports"},
           std::tuple{kServer, "server", "Run the server relay: listen on every port of the set, relay to the upstream"},
           std::tuple{kProbe, "probe",
                      "Measure whether the path to a server relay (session mode) throttles long UDP flows, "
@@ -85,8 +89,9 @@ Command parse_command_line(int argc, const char* const* argv) {
         for (const Spec& spec : option_table()) {
             if ((spec.roles & role) == 0) continue;
             const std::string flag = std::string("--") + spec.name;
-            CLI::Option* opt = spec.kind == Kind::flag ? sub.app->add_flag(flag, spec.help)
-                                                       : sub.app->add_option(flag, spec.help)->type_name(spec.value_name);
+            CLI::Option* opt = spec.kind == Kind::flag
+                                   ? sub.app->add_flag(flag, spec.help)
+                                   : sub.app->add_option(flag, spec.help)->type_name(spec.value_name);
             // Repeats are reported below, in our words, rather than by CLI11.
             opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
             sub.options.emplace_back(&spec, opt);
@@ -147,7 +152,8 @@ Command parse_command_line(int argc, const char* const* argv) {
         return RunRelay{validate(sub.role, raw)};
     }
     throw ConfigError(
-        "no command given; use porthop client, porthop server, porthop probe, porthop status or porthop genkey (see porthop --help)");
+        "no command given; use porthop client, porthop server, porthop probe, porthop status or porthop genkey (see "
+        "porthop --help)");
 }
 
 }  // namespace porthop::config

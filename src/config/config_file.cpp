@@ -27,7 +27,8 @@ std::string read_file(const std::string& path) {
     while ((n = std::fread(buf, 1, sizeof buf, file.get())) > 0) {
         text.append(buf, n);
         if (text.size() > (1u << 20)) {
-            throw ConfigError("--config: " + quote(path) + " is larger than 1 MiB; give a small JSON object of options");
+            throw ConfigError("--config: " + quote(path) +
+                              " is larger than 1 MiB; give a small JSON object of options");
         }
     }
     if (std::ferror(file.get())) {
@@ -75,7 +76,8 @@ void load_config_file(const std::string& path, unsigned role, RawOptions& raw) {
         switch (spec->kind) {
             case Kind::text:
                 if (!value.is_string()) {
-                    throw ConfigError(at + " must be a string such as \"" + spec->value_name + "\", not " + value.dump());
+                    throw ConfigError(at + " must be a string such as \"" + spec->value_name + "\", not " +
+                                      value.dump());
                 }
                 text = value.get<std::string>();
                 break;

@@ -17,10 +17,7 @@ std::string text(bool b) { return b ? "true" : "false"; }
 std::string text(const std::string& s) { return s.empty() ? "(none)" : s; }
 std::string text(Mode m) { return to_string(m); }
 template <typename N>
-    requires std::is_integral_v<N>
-std::string text(N n) {
-    return std::to_string(n);
-}
+requires std::is_integral_v<N> std::string text(N n) { return std::to_string(n); }
 // "10.0.0.1:20000-20999", "[::]:20000-20999"
 std::string text(const net::Address& ip, const PortSet& ports) {
     if (ip.empty() && ports.ports.empty()) return "(none)";
@@ -86,25 +83,26 @@ void path(const Validator& v, std::string_view n, Options& o, const char* fix) {
 
 constexpr Spec kSpecs[] = {
     {"listen", kClient, Kind::text, "ADDR:PORT",
-     "Required. Downstream socket the QUIC client sends to, e.g. 127.0.0.1:4433",
-     Reload::restart, field<&Options::listen>(),
+     "Required. Downstream socket the QUIC client sends to, e.g. 127.0.0.1:4433", Reload::restart,
+     field<&Options::listen>(),
      [](const Validator& v, std::string_view n, Options& o) { o.listen = *v.addr_port(n, "127.0.0.1:4433"); },
      Phase::address, true},
     {"server", kClient, Kind::text, "HOST:PORTSET",
-     "Required. Server relay and its port set, e.g. vps.example.com:20000-20999",
-     Reload::restart, address_and_ports<&Options::server_ip, &Options::server_ports>(),
+     "Required. Server relay and its port set, e.g. vps.example.com:20000-20999", Reload::restart,
+     address_and_ports<&Options::server_ip, &Options::server_ports>(),
      [](const Validator& v, std::string_view n, Options& o) {
          std::tie(o.server_ip, o.server_ports) = v.host_port_set(n, true, "vps.example.com:20000-20999");
      },
      Phase::address, true},
-    {"listen", kServer, Kind::text, "ADDR:PORTSET", "Required. Address and ports to listen on, e.g. 0.0.0.0:20000-20999",
-     Reload::restart, address_and_ports<&Options::listen_ip, &Options::listen_ports>(),
+    {"listen", kServer, Kind::text, "ADDR:PORTSET",
+     "Required. Address and ports to listen on, e.g. 0.0.0.0:20000-20999", Reload::restart,
+     address_and_ports<&Options::listen_ip, &Options::listen_ports>(),
      [](const Validator& v, std::string_view n, Options& o) {
          std::tie(o.listen_ip, o.listen_ports) = v.host_port_set(n, false, "0.0.0.0:20000-20999");
      },
      Phase::address, true},
-    {"upstream", kServer, Kind::text, "HOST:PORT", "Required. The real QUIC server, e.g. 127.0.0.1:443", Reload::restart,
-     field<&Options::upstream>(),
+    {"upstream", kServer, Kind::text, "HOST:PORT", "Required. The real QUIC server, e.g. 127.0.0.1:443",
+     Reload::restart, field<&Options::upstream>(),
      [](const Validator& v, std::string_view n, Options& o) { o.upstream = v.host_port(n, "127.0.0.1:443"); },
      Phase::address, true},
     {"state-file", kServer, Kind::text, "PATH",
@@ -175,8 +173,8 @@ constexpr Spec kSpecs[] = {
      Reload::restart, field<&Options::mtu>(), count<&Options::mtu, 576, 65535>()},
     {"idle-timeout", kRelays, Kind::text, "DURATION", "Close a session after this long without traffic (default 60s)",
      Reload::relay, field<&Options::idle_timeout>(), positive_duration<&Options::idle_timeout>()},
-    {"max-sessions", kRelays, Kind::count, "N", "At most N sessions at once, 1 to 1000000 (default 4096)", Reload::relay,
-     field<&Options::max_sessions>(), count<&Options::max_sessions, 1, 1'000'000>()},
+    {"max-sessions", kRelays, Kind::count, "N", "At most N sessions at once, 1 to 1000000 (default 4096)",
+     Reload::relay, field<&Options::max_sessions>(), count<&Options::max_sessions, 1, 1'000'000>()},
     {"new-session-rate", kRelays, Kind::count, "N",
      "At most N new sessions a second from one source IP, burst 64; 0: no limit (default 20)", Reload::relay,
      field<&Options::new_session_rate>(), count<&Options::new_session_rate, 0, 1'000'000>()},
@@ -199,8 +197,8 @@ constexpr Spec kSpecs[] = {
          if (auto level = v.log_level()) o.log_level = *level;
      }},
     {"server", kProbe, Kind::text, "HOST:PORTSET",
-     "Required. A server relay running --mode session and its port set, e.g. vps.example.com:20000-20999",
-     Reload::none, kNoField, nullptr, Phase::address, true},
+     "Required. A server relay running --mode session and its port set, e.g. vps.example.com:20000-20999", Reload::none,
+     kNoField, nullptr, Phase::address, true},
     {"psk-file", kProbe, Kind::text, "PATH", "Required. The server relay's pre-shared key file", Reload::none, kNoField,
      nullptr, Phase::value, true},
     {"duration", kProbe, Kind::text, "DURATION", "How long to measure, 5s to 1h (default 60s)", Reload::none, kNoField},

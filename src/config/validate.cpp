@@ -27,8 +27,9 @@ Options validate(unsigned role, const RawOptions& raw) {
     });
     if (o.mode == Mode::session && o.psk_file.empty()) {
         const RawValue* m = v.get("mode");
-        throw ConfigError(label("mode", *m) +
-                          ": session mode needs a pre-shared key; give --psk-file PATH (make a key with porthop genkey)");
+        throw ConfigError(
+            label("mode", *m) +
+            ": session mode needs a pre-shared key; give --psk-file PATH (make a key with porthop genkey)");
     }
     rows([&](const Spec& spec) {
         if (spec.read != nullptr && spec.phase == Phase::address) spec.read(v, spec.name, o);
@@ -52,8 +53,9 @@ ProbeOptions validate_probe(const RawOptions& raw) {
     if (const RawValue* r = v.get("rate")) {
         auto rate = parse_rate(r->text);
         if (!rate) {
-            throw ConfigError("--rate: " + quote(r->text) +
-                              " is not a rate; use a whole number and a unit: kbit, mbit, kB or MB (a second), e.g. 8mbit");
+            throw ConfigError(
+                "--rate: " + quote(r->text) +
+                " is not a rate; use a whole number and a unit: kbit, mbit, kB or MB (a second), e.g. 8mbit");
         }
         if (*rate < 12'500 || *rate > 12'500'000) {
             throw ConfigError("--rate: " + r->text + " is out of range; use 100kbit to 100mbit");

@@ -23,7 +23,8 @@ std::string port_set_problem(std::string_view text, const net::PortSetError& err
     return "the port set " + quote(text) + " is invalid";
 }
 
-constexpr const char* kPortSetHelp = "give ports 1-65535 as a range or a comma list, e.g. 20000-20999 or 20000-20099,20500";
+constexpr const char* kPortSetHelp =
+    "give ports 1-65535 as a range or a comma list, e.g. 20000-20999 or 20000-20099,20500";
 constexpr const char* kAddrHelp = "an IP address, IPv6 in brackets, e.g. 0.0.0.0 or [::]";
 
 }  // namespace

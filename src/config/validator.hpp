@@ -49,9 +49,9 @@ public:
         if (v == nullptr) {
             const Spec* spec = find_spec(name, role_);
             // Only the relays read a --config file.
-            std::string where = (role_ & kRelays) == 0 ? std::string()
-                                                       : " (on the command line or as \"" + std::string(name) +
-                                                             "\" in the --config file)";
+            std::string where = (role_ & kRelays) == 0
+                                    ? std::string()
+                                    : " (on the command line or as \"" + std::string(name) + "\" in the --config file)";
             throw ConfigError("--" + std::string(name) + ": missing; porthop " + role_name(role_) + " needs --" +
                               std::string(name) + " " + spec->value_name + where);
         }
@@ -84,7 +84,8 @@ public:
         uint64_t value = 0;
         auto [end, ec] = std::from_chars(v->text.data(), v->text.data() + v->text.size(), value);
         bool number = all_digits(v->text) && end == v->text.data() + v->text.size();
-        if (!number) throw ConfigError(label(name, *v) + ": " + quote(v->text) + " is not a whole number; use " + range);
+        if (!number)
+            throw ConfigError(label(name, *v) + ": " + quote(v->text) + " is not a whole number; use " + range);
         if (ec != std::errc{} || value < min || value > max) {
             throw ConfigError(label(name, *v) + ": " + v->text + " is out of range; use " + range);
         }
@@ -97,7 +98,8 @@ public:
         const std::string range = "0 (system default) or 4096 to 1073741824 bytes";
         auto value = count(name, 0, kMax, range);
         if (value && *value != 0 && *value < kMin) {
-            throw ConfigError(label(name, *get(name)) + ": " + std::to_string(*value) + " is out of range; use " + range);
+            throw ConfigError(label(name, *get(name)) + ": " + std::to_string(*value) + " is out of range; use " +
+                              range);
         }
         if (!value) return std::nullopt;
         return static_cast<uint32_t>(*value);

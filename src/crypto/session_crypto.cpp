@@ -93,7 +93,8 @@ Key load_key_file(const std::string& path) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     ::close(fd);
     std::optional<Key> key;
-    if (n > 0 && static_cast<size_t>(n) < buf.size()) key = decode_key(std::string_view(buf.data(), static_cast<size_t>(n)));
+    if (n > 0 && static_cast<size_t>(n) < buf.size())
+        key = decode_key(std::string_view(buf.data(), static_cast<size_t>(n)));
     sodium_memzero(buf.data(), buf.size());
     if (!key) {
         throw KeyError(name + ": not a key: expected 32 bytes in base64 on one line; make one with porthop genkey");

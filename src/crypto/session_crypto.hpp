@@ -102,8 +102,8 @@ private:
 class ReplayWindow {
 public:
     static constexpr uint64_t kWords = 32;
-    static constexpr uint64_t kBits = kWords * 64;    // 2048
-    static constexpr uint64_t kWindow = kBits - 64;   // 1984 counters below the newest
+    static constexpr uint64_t kBits = kWords * 64;   // 2048
+    static constexpr uint64_t kWindow = kBits - 64;  // 1984 counters below the newest
 
     // True when `counter` is new and inside the window (call before the
     // costly tag check; call accept() only once the tag verified).

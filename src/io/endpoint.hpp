@@ -86,7 +86,7 @@ private:
     net::UdpSocket socket_;
     metrics::Direction sends_;
     net::SendQueue queue_;
-    size_t gauge_share_ = 0;  // this queue's bytes in porthop_send_queue_bytes
+    size_t gauge_share_ = 0;     // this queue's bytes in porthop_send_queue_bytes
     uint32_t kernel_drops_ = 0;  // the socket's kernel drop count already counted
     bool received_ = false;      // since the last count_kernel_drops
     Endpoint* prev_ = nullptr;   // EndpointContext::first's list

@@ -19,9 +19,7 @@ Event::~Event() {
     if (ev_ != nullptr) event_free(ev_);
 }
 
-void Event::add() {
-    event_add(ev_, nullptr);
-}
+void Event::add() { event_add(ev_, nullptr); }
 
 void Event::add(std::chrono::microseconds timeout) {
     timeval tv{};
@@ -30,13 +28,9 @@ void Event::add(std::chrono::microseconds timeout) {
     event_add(ev_, &tv);
 }
 
-void Event::remove() {
-    event_del(ev_);
-}
+void Event::remove() { event_del(ev_); }
 
-bool Event::pending() const {
-    return event_pending(ev_, EV_READ | EV_WRITE | EV_TIMEOUT | EV_SIGNAL, nullptr) != 0;
-}
+bool Event::pending() const { return event_pending(ev_, EV_READ | EV_WRITE | EV_TIMEOUT | EV_SIGNAL, nullptr) != 0; }
 
 void Event::reassign(int fd) {
     event_base* base = event_get_base(ev_);
@@ -45,8 +39,6 @@ void Event::reassign(int fd) {
     event_assign(ev_, base, fd, what, &Event::trampoline, this);
 }
 
-void Event::trampoline(evutil_socket_t, short what, void* self) {
-    static_cast<Event*>(self)->cb_(what);
-}
+void Event::trampoline(evutil_socket_t, short what, void* self) { static_cast<Event*>(self)->cb_(what); }
 
 }  // namespace porthop::loop

@@ -29,8 +29,8 @@ public:
     Event(const Event&) = delete;
     Event& operator=(const Event&) = delete;
 
-    void add();                                    // no timeout
-    void add(std::chrono::microseconds timeout);   // timer, or fd with timeout
+    void add();                                   // no timeout
+    void add(std::chrono::microseconds timeout);  // timer, or fd with timeout
     void remove();
     bool pending() const;
     // Points the (removed) event at another descriptor; allocates nothing.

@@ -20,7 +20,8 @@ int make_eventfd() {
 }  // namespace
 
 Mailbox::Mailbox(event_base& base)
-    : fd_(make_eventfd()), readable_(base, fd_, EV_READ | EV_PERSIST, [this](short) { drain(); }) {
+    : fd_(make_eventfd()),
+      readable_(base, fd_, EV_READ | EV_PERSIST, [this](short) { drain(); }) {
     readable_.add();
 }
 

@@ -85,7 +85,7 @@ private:
     SessionsLimits sessions_limits_;
     std::chrono::milliseconds max_tick_age_;
     std::chrono::steady_clock::time_point created_;
-    std::string body_;  // the response being answered; the server copies it out at once
+    std::string body_;                    // the response being answered; the server copies it out at once
     std::unique_ptr<HttpServer> server_;  // last: destroyed first, no route runs after the rest is gone
 };
 

@@ -19,9 +19,9 @@ struct HttpServer::Connection {
     bufferevent* bev = nullptr;
     std::unique_ptr<event, EventDeleter> deadline;
     std::list<Connection>::iterator self;
-    bool replied = false;       // the response is queued; what comes in now is discarded
-    size_t discarded = 0;       // bytes read after the request head (a body, or junk)
-    bool abandon = false;       // too much junk: close as soon as the response is out
+    bool replied = false;  // the response is queued; what comes in now is discarded
+    size_t discarded = 0;  // bytes read after the request head (a body, or junk)
+    bool abandon = false;  // too much junk: close as soon as the response is out
 };
 
 namespace {
@@ -82,7 +82,9 @@ void HttpServer::ListenerDeleter::operator()(evconnlistener* l) const { evconnli
 void HttpServer::EventDeleter::operator()(event* e) const { event_free(e); }
 
 HttpServer::HttpServer(event_base& base, const net::Address& listen, HttpHandler handler, HttpLimits limits)
-    : base_(base), handler_(std::move(handler)), limits_(limits) {
+    : base_(base),
+      handler_(std::move(handler)),
+      limits_(limits) {
     if (limits_.max_connections == 0) limits_.max_connections = 1;
     const std::string where = listen.to_string();
     auto fail = [&where](const char* what, int err) {
@@ -104,16 +106,17 @@ HttpServer::HttpServer(event_base& base, const net::Address& listen, HttpHandler
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
     local_ = net::Address::from_sockaddr(reinterpret_cast<sockaddr*>(&bound), bound_len);
 
-    resume_timer_.reset(event_new(&base_, -1, 0,
-                                  [](evutil_socket_t, short, void* self) {
-                                      auto* server = static_cast<HttpServer*>(self);
-                                      server->paused_ = false;
-                                      evconnlistener_enable(server->listener_.get());
-                                  },
-                                  this));
+    resume_timer_.reset(event_new(
+        &base_, -1, 0,
+        [](evutil_socket_t, short, void* self) {
+            auto* server = static_cast<HttpServer*>(self);
+            server->paused_ = false;
+            evconnlistener_enable(server->listener_.get());
+        },
+        this));
     // Already listening: backlog 0. The listener owns the descriptor from here.
-    listener_.reset(evconnlistener_new(&base_, &HttpServer::on_accept, this,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd));
+    listener_.reset(
+        evconnlistener_new(&base_, &HttpServer::on_accept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd));
     if (!listener_ || !resume_timer_) {
         if (!listener_) ::close(fd);
         throw HttpBindError(where + ": cannot set up the listener");
@@ -281,7 +284,8 @@ void HttpServer::handle(Connection& c, std::string_view method, std::string_view
     target = target.substr(0, target.find('#'));
     const size_t question = target.find('?');
     const std::string_view path = target.substr(0, question);
-    const std::string_view query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
     reply(c, handler_(method, path, query), method == "HEAD");
 }
 

@@ -36,8 +36,8 @@ namespace porthop::metrics {
 struct HttpLimits {
     std::chrono::milliseconds timeout{10000};  // per connection, from accept to close
     size_t max_headers_bytes = 8 * 1024;
-    size_t max_body_bytes = 1024;             // scrapes carry no body
-    unsigned max_connections = 32;            // concurrent; a new one beyond closes the oldest
+    size_t max_body_bytes = 1024;   // scrapes carry no body
+    unsigned max_connections = 32;  // concurrent; a new one beyond closes the oldest
 };
 
 // What the handler answers; the views must stay valid until the handler is
@@ -52,8 +52,7 @@ struct HttpResponse {
 // Called once per well-formed request: method as sent ("GET", "HEAD",
 // "POST"...), path without query or fragment (also for absolute-form
 // targets), and the query without its '?' (empty when there is none).
-using HttpHandler =
-    std::function<HttpResponse(std::string_view method, std::string_view path, std::string_view query)>;
+using HttpHandler = std::function<HttpResponse(std::string_view method, std::string_view path, std::string_view query)>;
 
 // Thrown by the constructor when the server cannot listen; what() is one
 // line naming the address and the cause, e.g.

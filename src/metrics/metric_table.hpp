@@ -18,16 +18,25 @@ enum class Type : uint8_t { counter, gauge };
 // Label values, in the order of their name arrays below.
 using Direction = net::Direction;
 enum class DropReason : uint8_t {
-    queue_full, foreign_source, no_session, auth, send_error, oversize, session_limit, malformed, rcvbuf_overflow,
-    replay, count_
+    queue_full,
+    foreign_source,
+    no_session,
+    auth,
+    send_error,
+    oversize,
+    session_limit,
+    malformed,
+    rcvbuf_overflow,
+    replay,
+    count_
 };
 enum class CloseReason : uint8_t { idle, error, shutdown, evicted, count_ };
 enum class HopReason : uint8_t { interval, bytes, stall, slowdown, count_ };
 
 inline constexpr std::string_view kDirectionNames[] = {"upstream", "downstream"};
 inline constexpr std::string_view kDropReasonNames[] = {
-    "queue_full", "foreign_source", "no_session", "auth", "send_error", "oversize", "session_limit", "malformed",
-    "rcvbuf_overflow", "replay"};
+    "queue_full",    "foreign_source", "no_session",      "auth",  "send_error", "oversize",
+    "session_limit", "malformed",      "rcvbuf_overflow", "replay"};
 inline constexpr std::string_view kCloseReasonNames[] = {"idle", "error", "shutdown", "evicted"};
 inline constexpr std::string_view kHopReasonNames[] = {"interval", "bytes", "stall", "slowdown"};
 
@@ -37,30 +46,37 @@ static_assert(std::size(kCloseReasonNames) == size_t(CloseReason::count_));
 static_assert(std::size(kHopReasonNames) == size_t(HopReason::count_));
 
 enum class Family : uint8_t {
-    packets, bytes, dropped, sessions, sessions_opened, sessions_closed, hops, send_queue_bytes, count_
+    packets,
+    bytes,
+    dropped,
+    sessions,
+    sessions_opened,
+    sessions_closed,
+    hops,
+    send_queue_bytes,
+    count_
 };
 
 struct FamilyDef {
     std::string_view name;
     std::string_view help;
     Type type;
-    std::string_view label;                   // empty: no label, one series
-    std::span<const std::string_view> values; // one series per value
+    std::string_view label;                    // empty: no label, one series
+    std::span<const std::string_view> values;  // one series per value
 };
 
 inline constexpr FamilyDef kFamilies[] = {
-    {"porthop_packets_total", "Datagrams relayed, by direction (upstream: towards the QUIC server).",
-     Type::counter, "direction", kDirectionNames},
-    {"porthop_bytes_total", "Payload bytes relayed, by direction (upstream: towards the QUIC server).",
-     Type::counter, "direction", kDirectionNames},
+    {"porthop_packets_total", "Datagrams relayed, by direction (upstream: towards the QUIC server).", Type::counter,
+     "direction", kDirectionNames},
+    {"porthop_bytes_total", "Payload bytes relayed, by direction (upstream: towards the QUIC server).", Type::counter,
+     "direction", kDirectionNames},
     {"porthop_dropped_packets_total", "Datagrams dropped, by reason.", Type::counter, "reason", kDropReasonNames},
     {"porthop_sessions", "Sessions currently open.", Type::gauge, "", {}},
     {"porthop_sessions_opened_total", "Sessions opened since start.", Type::counter, "", {}},
     {"porthop_sessions_closed_total", "Sessions closed since start, by reason.", Type::counter, "reason",
      kCloseReasonNames},
     {"porthop_hops_total", "Port hops taken, by reason.", Type::counter, "reason", kHopReasonNames},
-    {"porthop_send_queue_bytes", "Bytes waiting in user-space send queues for a writable socket.", Type::gauge, "",
-     {}},
+    {"porthop_send_queue_bytes", "Bytes waiting in user-space send queues for a writable socket.", Type::gauge, "", {}},
 };
 static_assert(std::size(kFamilies) == size_t(Family::count_));
 

@@ -16,12 +16,12 @@
 namespace porthop::metrics {
 
 struct ProcessStats {
-    double cpu_seconds = 0;          // user + system
+    double cpu_seconds = 0;  // user + system
     uint64_t resident_bytes = 0;
     uint64_t virtual_bytes = 0;
     uint64_t open_fds = 0;
-    uint64_t max_fds = 0;            // soft RLIMIT_NOFILE
-    double start_time_seconds = 0;   // since the Unix epoch
+    uint64_t max_fds = 0;           // soft RLIMIT_NOFILE
+    double start_time_seconds = 0;  // since the Unix epoch
 };
 
 // Reads /proc/self/stat, /proc/stat (boot time), /proc/self/fd and
@@ -43,8 +43,8 @@ inline constexpr ProcessFamilyDef kProcessMaxFds{"process_max_fds", "Maximum num
                                                  Type::gauge};
 inline constexpr ProcessFamilyDef kProcessVirtual{"process_virtual_memory_bytes", "Virtual memory size in bytes.",
                                                   Type::gauge};
-inline constexpr ProcessFamilyDef kProcessResident{"process_resident_memory_bytes",
-                                                   "Resident memory size in bytes.", Type::gauge};
+inline constexpr ProcessFamilyDef kProcessResident{"process_resident_memory_bytes", "Resident memory size in bytes.",
+                                                   Type::gauge};
 inline constexpr ProcessFamilyDef kProcessStartTime{
     "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", Type::gauge};
 

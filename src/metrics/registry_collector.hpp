@@ -31,7 +31,9 @@ public:
     // sum over them, and porthop_worker_sessions tells each worker's
     // sessions. The registries must outlive the collector.
     RegistryCollector(std::vector<const Registry*> workers, BuildInfo build)
-        : registries_(std::move(workers)), build_(std::move(build)), per_worker_(true) {}
+        : registries_(std::move(workers)),
+          build_(std::move(build)),
+          per_worker_(true) {}
 
     std::vector<prometheus::MetricFamily> Collect() const override;
 

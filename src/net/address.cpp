@@ -102,9 +102,7 @@ bool Address::same_ip(const Address& other) const {
     return true;
 }
 
-bool Address::operator==(const Address& other) const {
-    return same_ip(other) && port() == other.port();
-}
+bool Address::operator==(const Address& other) const { return same_ip(other) && port() == other.port(); }
 
 namespace {
 // FNV-1a: cheap, no allocation, good enough spread for tables keyed by peers.

@@ -162,7 +162,8 @@ SendResult send_batch(UdpSocket& socket, std::span<const OutDatagram> msgs) {
                 if (c.offset >= d.size) c = {c.index + 1, 0};
                 p = {1, len, false, c};
             } else {
-                size_t run = gso ? gso_run(msgs.subspan(c.index, std::min(kBatchSize - iov, msgs.size() - c.index))) : 1;
+                size_t run =
+                    gso ? gso_run(msgs.subspan(c.index, std::min(kBatchSize - iov, msgs.size() - c.index))) : 1;
                 size_t bytes = 0;
                 for (size_t k = 0; k < run; ++k) {
                     const OutDatagram& part = msgs[c.index + k];

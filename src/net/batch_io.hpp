@@ -50,8 +50,12 @@ struct OutDatagram {
     size_t datagrams() const { return segment == 0 || size == 0 ? 1 : (size + segment - 1) / segment; }
 
     static OutDatagram make(std::span<const std::byte> payload, const Address* to, const Address* from = nullptr) {
-        return {payload.data(), static_cast<uint32_t>(payload.size()), to ? to->sockaddr_ptr() : nullptr,
-                to ? to->length() : socklen_t{0}, from && !from->empty() ? from->sockaddr_ptr() : nullptr, 0};
+        return {payload.data(),
+                static_cast<uint32_t>(payload.size()),
+                to ? to->sockaddr_ptr() : nullptr,
+                to ? to->length() : socklen_t{0},
+                from && !from->empty() ? from->sockaddr_ptr() : nullptr,
+                0};
     }
 };
 
@@ -132,17 +136,17 @@ private:
 // An error the kernel reports for an earlier datagram from an ICMP message
 // (port unreachable, no route): that datagram was lost, the socket is fine.
 inline bool is_icmp_error(int err) {
-    return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN ||
-           err == EMSGSIZE || err == ENOPROTOOPT || err == EPROTO;
+    return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN || err == EMSGSIZE ||
+           err == ENOPROTOOPT || err == EPROTO;
 }
 
 // Counts are of datagrams on the wire (a coalesced OutDatagram counts its
 // segments); `consumed` is of OutDatagrams.
 struct SendResult {
-    size_t sent = 0;         // handed to the kernel
+    size_t sent = 0;  // handed to the kernel
     size_t sent_bytes = 0;
-    size_t failed = 0;       // refused by the kernel for good (ICMP error, EMSGSIZE, no route): skipped
-    size_t consumed = 0;     // msgs[0, consumed) are done with, sent or failed
+    size_t failed = 0;         // refused by the kernel for good (ICMP error, EMSGSIZE, no route): skipped
+    size_t consumed = 0;       // msgs[0, consumed) are done with, sent or failed
     bool would_block = false;  // stopped at EAGAIN: msgs[consumed ...] were not sent
     int last_error = 0;
 };

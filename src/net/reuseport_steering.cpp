@@ -53,10 +53,10 @@ SteeringProgram steer_by_source_ip(uint32_t workers) {
     p.push_back(stmt(BPF_LD | BPF_B | BPF_ABS, static_cast<uint32_t>(SKF_NET_OFF)));
     p.push_back(stmt(BPF_ALU | BPF_RSH | BPF_K, 4));
     p.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, 6, 2, 0));  // IPv6: skip the IPv4 load and its jump
-    p.push_back(load_word(SKF_NET_OFF + 12));                 // IPv4 saddr
+    p.push_back(load_word(SKF_NET_OFF + 12));               // IPv4 saddr
     size_t over_v6 = p.size();
-    p.push_back(jump(BPF_JMP | BPF_JA, 0, 0, 0));             // target set below
-    p.push_back(load_word(SKF_NET_OFF + 8));                  // IPv6 saddr, four words
+    p.push_back(jump(BPF_JMP | BPF_JA, 0, 0, 0));  // target set below
+    p.push_back(load_word(SKF_NET_OFF + 8));       // IPv6 saddr, four words
     xor_word(p, SKF_NET_OFF + 12);
     xor_word(p, SKF_NET_OFF + 16);
     xor_word(p, SKF_NET_OFF + 20);

@@ -9,7 +9,7 @@ namespace porthop::net {
 
 struct SendQueue::Record {
     uint32_t size;
-    uint32_t segment;   // OutDatagram::segment
+    uint32_t segment;  // OutDatagram::segment
     socklen_t to_len;
     sockaddr_in6 to;    // large enough for either family
     sockaddr_in6 from;  // family AF_UNSPEC: no source address chosen
@@ -112,8 +112,10 @@ SendResult SendQueue::flush(UdpSocket& socket) {
                 in_wrap = false;
             }
             Record* r = at(offset);
-            batch[n++] = {ring_.get() + offset + align8(sizeof(Record)), r->size,
-                          r->to_len ? reinterpret_cast<const sockaddr*>(&r->to) : nullptr, r->to_len,
+            batch[n++] = {ring_.get() + offset + align8(sizeof(Record)),
+                          r->size,
+                          r->to_len ? reinterpret_cast<const sockaddr*>(&r->to) : nullptr,
+                          r->to_len,
                           r->from.sin6_family != AF_UNSPEC ? reinterpret_cast<const sockaddr*>(&r->from) : nullptr,
                           r->segment};
             offset += record_size(r->size);

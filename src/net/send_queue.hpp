@@ -62,9 +62,9 @@ private:
     size_t capacity_;
     QueueBudget& budget_;
     std::unique_ptr<std::byte[]> ring_;
-    size_t head_ = 0;      // first record
-    size_t tail_ = 0;      // where the next record goes
-    size_t end_ = 0;       // when wrapped: where the records before offset 0 end
+    size_t head_ = 0;  // first record
+    size_t tail_ = 0;  // where the next record goes
+    size_t end_ = 0;   // when wrapped: where the records before offset 0 end
     bool wrapped_ = false;
     size_t count_ = 0;
     size_t payload_bytes_ = 0;

@@ -63,7 +63,8 @@ void UdpSocket::set_buffer_sizes(int sndbuf, int rcvbuf) {
 uint32_t UdpSocket::kernel_drops() const {
     std::array<uint32_t, SK_MEMINFO_VARS> info{};
     socklen_t len = sizeof info;
-    if (::getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, info.data(), &len) != 0 || len <= SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+    if (::getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, info.data(), &len) != 0 ||
+        len <= SK_MEMINFO_DROPS * sizeof(uint32_t)) {
         return 0;
     }
     return info[SK_MEMINFO_DROPS];

@@ -30,7 +30,8 @@ public:
         rate_ = std::min(r.rate, caps.max_rate);
         total_ = std::min(r.total, caps.max_total);
         size_ = std::clamp<size_t>(r.size, kMinSize, std::max(kMinSize, max_size));
-        burst_ = std::max<double>(static_cast<double>(size_), rate_ * std::chrono::duration<double>(caps.burst).count());
+        burst_ =
+            std::max<double>(static_cast<double>(size_), rate_ * std::chrono::duration<double>(caps.burst).count());
         if (!started_) refilled_ = now;
         started_ = true;
         last_request_ = now;

@@ -6,10 +6,10 @@
 #include <memory>
 #include <random>
 
+#include "io/clock.hpp"
 #include "loop/event_base.hpp"
 #include "net/batch_io.hpp"
 #include "net/udp_socket.hpp"
-#include "io/clock.hpp"
 #include "probe/probe_wire.hpp"
 
 namespace porthop::probe {
@@ -22,9 +22,9 @@ constexpr std::chrono::milliseconds kTick{10};
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 uint64_t wall_ms() {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
 }
 
 class Prober {
@@ -200,7 +200,10 @@ private:
         double fresh = result_.fresh.empty() ? 0 : [&] {
             const auto& s = result_.fresh.back().series.samples;
             double b = 0, t = 0;
-            for (const auto& x : s) { b += x.down_bytes; t += x.dt_s; }
+            for (const auto& x : s) {
+                b += x.down_bytes;
+                t += x.dt_s;
+            }
             return t > 0 ? b * 8 / t / 1e6 : 0.0;
         }();
         std::fprintf(progress_, "probe %5.1fs / %llds  long %6.2f Mbit/s  long/4 %6.2f Mbit/s  fresh %6.2f Mbit/s%s",

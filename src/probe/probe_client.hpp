@@ -30,9 +30,9 @@ inline constexpr size_t kDataDatagram = 1200;
 inline constexpr size_t kRequestDatagram = 200;
 
 struct FlowResult {
-    std::string label;    // "long", "long/4", "fresh"
-    uint16_t port = 0;    // server port
-    double start_s = 0;   // since the probe started
+    std::string label;   // "long", "long/4", "fresh"
+    uint16_t port = 0;   // server port
+    double start_s = 0;  // since the probe started
     FlowSeries series;
     uint64_t down_bytes = 0;       // framed bytes received
     uint64_t up_bytes = 0;         // framed bytes sent

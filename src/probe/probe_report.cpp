@@ -111,11 +111,12 @@ std::string render_summary(const ProbeReport& report) {
     const Analysis& a = report.analysis;
     const ProbeResult& r = report.result;
     std::string out = "porthop probe " + report.server + ": " + fmt("%.0f s", r.elapsed_s) + ", long flows at " +
-                      mbit(report.rate) + " and " + mbit(report.rate / 4.0) + ", " +
-                      std::to_string(r.fresh.size()) + " fresh flows at " + mbit(report.rate) + "\n";
+                      mbit(report.rate) + " and " + mbit(report.rate / 4.0) + ", " + std::to_string(r.fresh.size()) +
+                      " fresh flows at " + mbit(report.rate) + "\n";
     if (!r.answered) {
-        return out + "no answer from the server relay: check --psk-file (the server's key), that it runs "
-                     "--mode session, the address and ports, and that both clocks are right (within 30 s)\n";
+        return out +
+               "no answer from the server relay: check --psk-file (the server's key), that it runs "
+               "--mode session, the address and ports, and that both clocks are right (within 30 s)\n";
     }
     out += "\n";
     if (a.kind == ThrottleKind::none) {
@@ -123,20 +124,20 @@ std::string render_summary(const ProbeReport& report) {
         out += "  long flow: " + mbit(a.long_rate) + ", fresh flows: " + mbit(a.fresh_rate) + "\n";
         out += "Recommended: no change (keep your --hop-interval / --hop-bytes)\n";
     } else {
-        const char* by = a.kind == ThrottleKind::age      ? "by flow age"
-                         : a.kind == ThrottleKind::volume ? "by volume (bytes per flow)"
-                                                          : "by age or by volume: unclear (probe longer, or with a higher --rate)";
+        const char* by = a.kind == ThrottleKind::age ? "by flow age"
+                         : a.kind == ThrottleKind::volume
+                             ? "by volume (bytes per flow)"
+                             : "by age or by volume: unclear (probe longer, or with a higher --rate)";
         out += std::string("Throttling: YES, ") + by + "\n";
-        out += "  onset: at " + fmt("%.1f s", a.fast->age_s) + " / " + megabytes(a.fast->bytes) +
-               " on the long flow";
+        out += "  onset: at " + fmt("%.1f s", a.fast->age_s) + " / " + megabytes(a.fast->bytes) + " on the long flow";
         if (a.slow) {
             out += ", at " + fmt("%.1f s", a.slow->age_s) + " / " + megabytes(a.slow->bytes) + " on the 1/4-rate one";
         } else {
             out += "; the 1/4-rate one was not throttled";
         }
         out += "\n";
-        out += "  long flow: " + mbit(a.long_rate) + " before, " + mbit(a.throttled_rate) + " after; fresh flows: " +
-               mbit(a.fresh_rate);
+        out += "  long flow: " + mbit(a.long_rate) + " before, " + mbit(a.throttled_rate) +
+               " after; fresh flows: " + mbit(a.fresh_rate);
         if (a.throttled_rate > 0) out += fmt(" (%.0fx the throttled rate)", a.fresh_rate / a.throttled_rate);
         out += "\n";
         out += "Recommended:";
@@ -147,7 +148,8 @@ std::string render_summary(const ProbeReport& report) {
     // Upstream carries only the probe's requests (small, ten a second per
     // flow): what reached the server, as it last reported.
     double up_time = std::max(r.elapsed_s, 1e-3);
-    out += "  upstream: " + fmt("%.1f kbit/s", r.fast.up_bytes * 8 / up_time / 1e3) + " of requests sent on the long flow, " +
+    out += "  upstream: " + fmt("%.1f kbit/s", r.fast.up_bytes * 8 / up_time / 1e3) +
+           " of requests sent on the long flow, " +
            fmt("%.0f%%", r.fast.up_bytes > 0 ? 100.0 * r.fast.server_received / r.fast.up_bytes : 0.0) +
            " reached the server\n";
     out += '\n';

@@ -12,7 +12,7 @@ namespace porthop::probe {
 struct ProbeReport {
     std::string server;  // ADDR:PORTSET
     double duration_s = 0;
-    uint32_t rate = 0;   // bytes/s asked
+    uint32_t rate = 0;  // bytes/s asked
     const ProbeResult& result;
     const Analysis& analysis;
 };

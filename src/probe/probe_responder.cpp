@@ -63,8 +63,8 @@ void ProbeResponder::close(Probe& p, TimePoint now) {
     p.used = false;
 }
 
-void ProbeResponder::on_datagram(std::span<std::byte> datagram, const net::Address& source,
-                                 const net::Address& local, size_t listener, TimePoint now) {
+void ProbeResponder::on_datagram(std::span<std::byte> datagram, const net::Address& source, const net::Address& local,
+                                 size_t listener, TimePoint now) {
     auto header = crypto::parse_header(datagram, crypto::kProbeVersion);
     if (!header) {
         metrics_.drop(DropReason::malformed);
@@ -88,9 +88,9 @@ void ProbeResponder::on_datagram(std::span<std::byte> datagram, const net::Addre
     if (p == nullptr) {
         // A new probe id: its request must be recent by the wall clock and
         // its id unused, or it could be an old request played back.
-        auto wall = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count());
+        auto wall = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count());
         uint64_t skew_ms = request->time_ms > wall ? request->time_ms - wall : wall - request->time_ms;
         if (skew_ms > static_cast<uint64_t>(std::chrono::milliseconds(kFreshness).count()) ||
             remembered(header->session_id, now)) {
@@ -101,8 +101,7 @@ void ProbeResponder::on_datagram(std::span<std::byte> datagram, const net::Addre
             metrics_.drop(DropReason::session_limit);
             return;
         }
-        spdlog::debug("probe {:016x} from {}: {} B/s, {} B", p->id, source.to_string(), request->rate,
-                      request->total);
+        spdlog::debug("probe {:016x} from {}: {} B/s, {} B", p->id, source.to_string(), request->rate, request->total);
     }
     p->window.accept(header->counter);
     p->peer = source;

@@ -17,13 +17,13 @@
 #include <vector>
 
 #include "crypto/session_crypto.hpp"
+#include "io/clock.hpp"
+#include "io/endpoint.hpp"
 #include "loop/event_base.hpp"
 #include "metrics/registry.hpp"
 #include "net/address.hpp"
 #include "probe/probe_budget.hpp"
 #include "probe/probe_wire.hpp"
-#include "io/clock.hpp"
-#include "io/endpoint.hpp"
 
 namespace porthop::probe {
 

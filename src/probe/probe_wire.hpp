@@ -25,16 +25,16 @@ inline constexpr uint8_t kKindRequest = 1;
 inline constexpr uint8_t kKindData = 2;
 
 struct Request {
-    uint16_t size = 0;       // plaintext bytes per Data datagram wanted
-    uint32_t rate = 0;       // bytes of Data a second wanted
-    uint64_t total = 0;      // bytes of Data in all wanted for this probe id
-    uint64_t time_ms = 0;    // the client's wall clock (freshness, see protocol.md)
+    uint16_t size = 0;     // plaintext bytes per Data datagram wanted
+    uint32_t rate = 0;     // bytes of Data a second wanted
+    uint64_t total = 0;    // bytes of Data in all wanted for this probe id
+    uint64_t time_ms = 0;  // the client's wall clock (freshness, see protocol.md)
 };
 
 struct Data {
-    uint32_t rate = 0;       // the rate the server grants
-    uint64_t sent = 0;       // Data bytes sent for this probe id, this datagram included
-    uint64_t received = 0;   // Request bytes (framed) the server accepted for this probe id
+    uint32_t rate = 0;      // the rate the server grants
+    uint64_t sent = 0;      // Data bytes sent for this probe id, this datagram included
+    uint64_t received = 0;  // Request bytes (framed) the server accepted for this probe id
 };
 
 // Writes a request into `out` (at least kRequestSize bytes; the rest is

@@ -38,11 +38,11 @@ const char* to_string(ThrottleKind kind);
 
 struct Analysis {
     ThrottleKind kind = ThrottleKind::none;
-    std::optional<Onset> fast;   // onset on the flow at R
-    std::optional<Onset> slow;   // onset on the flow at R/4
-    double fresh_rate = 0;       // bytes/s, median over the fresh flows
-    double long_rate = 0;        // bytes/s of the fast long flow before its onset (all of it when none)
-    double throttled_rate = 0;   // bytes/s of the fast long flow after its onset (0 when none)
+    std::optional<Onset> fast;  // onset on the flow at R
+    std::optional<Onset> slow;  // onset on the flow at R/4
+    double fresh_rate = 0;      // bytes/s, median over the fresh flows
+    double long_rate = 0;       // bytes/s of the fast long flow before its onset (all of it when none)
+    double throttled_rate = 0;  // bytes/s of the fast long flow after its onset (0 when none)
     std::optional<std::chrono::milliseconds> hop_interval;  // recommended, for an age throttle
     std::optional<uint64_t> hop_bytes;                      // recommended, for a volume throttle
 };

@@ -27,13 +27,13 @@
 #include <cstdint>
 #include <optional>
 
-#include "metrics/metric_table.hpp"
 #include "io/clock.hpp"
+#include "metrics/metric_table.hpp"
 
 namespace porthop::relay {
 
 struct AdaptivePolicy {
-    Duration stall{0};      // 0: off
+    Duration stall{0};  // 0: off
     bool slowdown = false;
     bool enabled() const { return stall.count() != 0 || slowdown; }
 };
@@ -111,8 +111,8 @@ private:
     // Counted on the hot path.
     uint64_t up_ = 0;
     uint64_t down_ = 0;
-    bool waiting_ = false;        // sent something that nothing answered yet
-    TimePoint waiting_since_;     // the first such send
+    bool waiting_ = false;     // sent something that nothing answered yet
+    TimePoint waiting_since_;  // the first such send
 
     // The timer's view: the last few tick intervals, newest at `next_ - 1`.
     static constexpr size_t kIntervals = 8;

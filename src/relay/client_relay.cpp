@@ -21,8 +21,8 @@ ClientRelay<Framing>::ClientRelay(event_base& base, metrics::Registry& metrics, 
       hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes},
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
-    downstream_ =
-        open_listener(options.listen, [this] { on_downstream_readable(); }, Framing::kTraits.coalesce_plain);
+    downstream_ = open_listener(
+        options.listen, [this] { on_downstream_readable(); }, Framing::kTraits.coalesce_plain);
     spdlog::info("client relay ({} mode) listening on {}, server {} ports {}", Framing::kTraits.name,
                  listen_address().to_string(), options.server_ip.ip_string(), options.server_ports.to_string());
 }
@@ -55,9 +55,9 @@ size_t ClientRelay<Framing>::upstream_sockets() {
 template <typename Framing>
 std::unique_ptr<Endpoint> ClientRelay<Framing>::open_upstream(Session& s, uint8_t slot) {
     Session* raw = &s;
-    return std::make_unique<Endpoint>(endpoints_, open_socket(options_.server_ip.family()), Direction::upstream,
-                                      [this, raw, slot] { on_upstream_readable(*raw, slot); }, false,
-                                      Framing::kTraits.coalesce_framed);
+    return std::make_unique<Endpoint>(
+        endpoints_, open_socket(options_.server_ip.family()), Direction::upstream,
+        [this, raw, slot] { on_upstream_readable(*raw, slot); }, false, Framing::kTraits.coalesce_framed);
 }
 
 template <typename Framing>

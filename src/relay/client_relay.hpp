@@ -41,7 +41,14 @@ public:
 private:
     struct Session {
         Session(const net::Address& p, const net::Address& t, HopSchedule h, typename Framing::State f, TimePoint now)
-            : peer(p), target(t), hop(h), adaptive(now), framing(f), rate(now), opened(now), last_active(now),
+            : peer(p),
+              target(t),
+              hop(h),
+              adaptive(now),
+              framing(f),
+              rate(now),
+              opened(now),
+              last_active(now),
               last_reply(now) {}
         net::Address peer;    // the downstream application
         net::Address local;   // the local IP the application wrote to (wildcard --listen only)

@@ -31,9 +31,13 @@ public:
     };
 
     // Payloads are never touched: GRO runs pass whole, on every socket.
-    static constexpr FramingTraits kTraits{.name = "plain", .whole_runs = true, .coalesce_plain = true,
-                                           .coalesce_framed = true, .hop_source_port = false,
-                                           .keepalive = false, .state_file = true};
+    static constexpr FramingTraits kTraits{.name = "plain",
+                                           .whole_runs = true,
+                                           .coalesce_plain = true,
+                                           .coalesce_framed = true,
+                                           .hop_source_port = false,
+                                           .keepalive = false,
+                                           .state_file = true};
 
     explicit PlainFraming(const FramingSetup&) {}
 

@@ -43,15 +43,19 @@ public:
     };
 
     // No --state-file yet (issue 16).
-    static constexpr FramingTraits kTraits{.name = "session", .whole_runs = false, .coalesce_plain = false,
-                                           .coalesce_framed = true, .hop_source_port = true,
-                                           .keepalive = true, .state_file = false};
+    static constexpr FramingTraits kTraits{.name = "session",
+                                           .whole_runs = false,
+                                           .coalesce_plain = false,
+                                           .coalesce_framed = true,
+                                           .hop_source_port = true,
+                                           .keepalive = true,
+                                           .state_file = false};
 
     explicit SessionFraming(const FramingSetup& setup)
-        : tx_(key(setup), setup.options.role == config::Role::client ? crypto::Direction::upstream
-                                                                      : crypto::Direction::downstream),
+        : tx_(key(setup),
+              setup.options.role == config::Role::client ? crypto::Direction::upstream : crypto::Direction::downstream),
           rx_(key(setup), setup.options.role == config::Role::client ? crypto::Direction::downstream
-                                                                      : crypto::Direction::upstream) {
+                                                                     : crypto::Direction::upstream) {
         if (setup.listeners != nullptr) {
             probe_.emplace(setup.base, setup.metrics, *setup.psk, setup.options.mtu, *setup.listeners);
         }

@@ -5,7 +5,10 @@
 namespace porthop::relay {
 
 HopSchedule::HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now)
-    : policy_(policy), ports_(ports), rng_(rng), hopped_at_(now) {
+    : policy_(policy),
+      ports_(ports),
+      rng_(rng),
+      hopped_at_(now) {
     recent_.fill(kNone);
     index_ = rng_.below(ports_.size());
     next_at_ = now + draw_interval();

@@ -13,8 +13,8 @@
 #include <optional>
 #include <span>
 
-#include "metrics/metric_table.hpp"
 #include "io/clock.hpp"
+#include "metrics/metric_table.hpp"
 #include "relay/rng.hpp"
 
 namespace porthop::relay {

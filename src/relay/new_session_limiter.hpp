@@ -10,8 +10,8 @@
 #include <array>
 #include <cstdint>
 
-#include "net/address.hpp"
 #include "io/clock.hpp"
+#include "net/address.hpp"
 
 namespace porthop::relay {
 
@@ -24,7 +24,8 @@ public:
 
     // rate 0: no limit.
     explicit NewSessionLimiter(double rate = kDefaultRate, double burst = kDefaultBurst)
-        : rate_per_ms_(rate / 1000.0), burst_(burst) {}
+        : rate_per_ms_(rate / 1000.0),
+          burst_(burst) {}
 
     void set_rate(double rate) { rate_per_ms_ = rate / 1000.0; }
 

@@ -29,10 +29,11 @@ Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options
       budget_(kQueueBudgetTotal),
       endpoints_{base, metrics, budget_, kQueueCapacityPerSocket, options.offload},
       last_tick_(Clock::now()),
-      sweep_timer_(base, -1, EV_PERSIST, [this](short) {
-          count_kernel_drops(endpoints_);
-          sweep(tick());
-      }),
+      sweep_timer_(base, -1, EV_PERSIST,
+                   [this](short) {
+                       count_kernel_drops(endpoints_);
+                       sweep(tick());
+                   }),
       adapt_timer_(base, -1, EV_PERSIST, [this](short) { adapt(tick()); }) {
     sweep_timer_.add(sweep_period(options.idle_timeout));
     arm_adapt_timer();
@@ -40,7 +41,8 @@ Relay::Relay(event_base& base, metrics::Registry& metrics, const config::Options
 
 void Relay::arm_adapt_timer() {
     if (options_.role == config::Role::client && adaptive_policy().enabled()) {
-        if (!adapt_timer_.pending()) adapt_timer_.add(std::chrono::duration_cast<std::chrono::microseconds>(kAdaptiveTick));
+        if (!adapt_timer_.pending())
+            adapt_timer_.add(std::chrono::duration_cast<std::chrono::microseconds>(kAdaptiveTick));
     } else {
         adapt_timer_.remove();
     }
@@ -62,8 +64,8 @@ std::unique_ptr<Endpoint> Relay::open_listener(const net::Address& local, std::f
                                       std::move(on_readable), local.is_wildcard(), coalesce);
 }
 
-std::vector<std::unique_ptr<Endpoint>> Relay::open_port_set_listeners(
-    const std::function<void(size_t)>& on_readable, bool coalesce) {
+std::vector<std::unique_ptr<Endpoint>> Relay::open_port_set_listeners(const std::function<void(size_t)>& on_readable,
+                                                                      bool coalesce) {
     std::vector<std::unique_ptr<Endpoint>> listeners;
     listeners.reserve(options_.listen_ports.size());
     for (uint16_t port : options_.listen_ports.ports) {

@@ -117,9 +117,9 @@ typename ServerRelay<Framing>::Session& ServerRelay<Framing>::open_session(const
         Session{peer, net::Address{}, nullptr, 0, framing_.new_server_state(key), now, now, batch_seq_});
     s->rate = RateSampler(now);
     Session* raw = s.get();
-    s->upstream = std::make_unique<Endpoint>(endpoints_, std::move(socket), Direction::upstream,
-                                             [this, raw] { on_upstream_readable(*raw); }, false,
-                                             Framing::kTraits.coalesce_plain);
+    s->upstream = std::make_unique<Endpoint>(
+        endpoints_, std::move(socket), Direction::upstream, [this, raw] { on_upstream_readable(*raw); }, false,
+        Framing::kTraits.coalesce_plain);
     spdlog::debug("session opened from {}", peer.to_string());
     Session& session = sessions_.insert(key, std::move(s));
     if constexpr (Framing::kTraits.state_file) {
@@ -156,8 +156,8 @@ void ServerRelay<Framing>::restore_state(TimePoint now) {
         size_t restored = 0;
         // With workers, each takes the share whose datagrams the kernel steers
         // to it (SharedStateFile).
-        auto all = place_.state != nullptr ? place_.state->restored(place_.index)
-                                           : read_session_state(options_.state_file);
+        auto all =
+            place_.state != nullptr ? place_.state->restored(place_.index) : read_session_state(options_.state_file);
         for (const SavedSession& saved : all) {
             if (sessions_.full() || sessions_.find(saved.peer) != nullptr) continue;
             try {

@@ -39,14 +39,14 @@ public:
 private:
     using Key = typename Framing::Key;
     struct Session {
-        net::Address peer;    // the latest source of a valid datagram
-        net::Address local;   // the local IP peer wrote to (wildcard --listen only)
+        net::Address peer;   // the latest source of a valid datagram
+        net::Address local;  // the local IP peer wrote to (wildcard --listen only)
         std::unique_ptr<Endpoint> upstream;
         size_t listener = 0;  // index into listeners_ of the socket that received that datagram
         typename Framing::State framing;
         TimePoint last_active;
         TimePoint opened;
-        uint64_t batch = 0;     // the last receive batch that used this session
+        uint64_t batch = 0;  // the last receive batch that used this session
         bool broken = false;
         bool answered = false;  // the upstream has replied at least once
         // Payload bytes towards the upstream and back, for GET /sessions.

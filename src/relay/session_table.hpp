@@ -9,9 +9,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "io/clock.hpp"
 #include "metrics/registry.hpp"
 #include "net/address.hpp"
-#include "io/clock.hpp"
 
 namespace porthop::relay {
 

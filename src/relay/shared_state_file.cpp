@@ -3,7 +3,9 @@
 namespace porthop::relay {
 
 SharedStateFile::SharedStateFile(std::string path, size_t workers, const Owner& owner)
-    : path_(std::move(path)), restored_(workers), shares_(workers) {
+    : path_(std::move(path)),
+      restored_(workers),
+      shares_(workers) {
     for (SavedSession& s : read_session_state(path_)) {
         size_t w = owner(s);
         if (w < workers) restored_[w].push_back(std::move(s));

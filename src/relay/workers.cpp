@@ -50,16 +50,16 @@ Workers::Workers(event_base& base, const config::Options& options, const crypto:
     uint32_t count = options.role == config::Role::server ? std::max<uint32_t>(options.workers, 1) : 1;
     if (count > 1) {
         if (int error = try_steering(attach, program_for(options.mode, count)); error != 0) {
-            spdlog::error("--workers {}: the kernel refused the steering program (SO_ATTACH_REUSEPORT_CBPF: {}); "
-                          "running one worker",
-                          count, std::strerror(error));
+            spdlog::error(
+                "--workers {}: the kernel refused the steering program (SO_ATTACH_REUSEPORT_CBPF: {}); "
+                "running one worker",
+                count, std::strerror(error));
             count = 1;
         }
     }
     if (count > 1 && options.mode == config::Mode::plain && !options.state_file.empty()) {
-        state_ = std::make_unique<SharedStateFile>(options.state_file, count, [count](const SavedSession& s) {
-            return net::worker_for_ip(s.peer, count);
-        });
+        state_ = std::make_unique<SharedStateFile>(
+            options.state_file, count, [count](const SavedSession& s) { return net::worker_for_ip(s.peer, count); });
     }
     build(count, options, psk);
     if (count > 1 && !steer(count, options, attach)) {
@@ -113,9 +113,10 @@ bool Workers::steer(uint32_t count, const config::Options& options, const Attach
     std::vector<int> fds = workers_[0]->relay->listener_fds();
     for (size_t p = 0; p < fds.size(); ++p) {
         if (int error = attach(fds[p], program); error != 0) {
-            spdlog::error("--workers {}: the kernel refused the steering program on port {} "
-                          "(SO_ATTACH_REUSEPORT_CBPF: {}); running one worker",
-                          count, options.listen_ports.ports[p], std::strerror(error));
+            spdlog::error(
+                "--workers {}: the kernel refused the steering program on port {} "
+                "(SO_ATTACH_REUSEPORT_CBPF: {}); running one worker",
+                count, options.listen_ports.ports[p], std::strerror(error));
             return false;
         }
     }

@@ -92,9 +92,7 @@ void SystemdNotifier::ready() {
     }
 }
 
-void SystemdNotifier::reloading() {
-    send("RELOADING=1");
-}
+void SystemdNotifier::reloading() { send("RELOADING=1"); }
 
 void SystemdNotifier::stopping() {
     timer_.remove();

@@ -21,11 +21,13 @@ ReloadPlan plan_reload(const config::Options& running, const config::Options& re
 }
 
 Reloader::Reloader(std::vector<std::string> args, config::Options running, ApplyToRelay apply_to_relay)
-    : args_(std::move(args)), running_(std::move(running)), apply_to_relay_(std::move(apply_to_relay)) {}
+    : args_(std::move(args)),
+      running_(std::move(running)),
+      apply_to_relay_(std::move(apply_to_relay)) {}
 
 bool Reloader::reload() {
-    const std::string what = running_.config_file.empty() ? std::string("the command line")
-                                                          : "--config " + running_.config_file;
+    const std::string what =
+        running_.config_file.empty() ? std::string("the command line") : "--config " + running_.config_file;
     std::vector<const char*> argv;
     argv.reserve(args_.size());
     for (const auto& a : args_) argv.push_back(a.c_str());

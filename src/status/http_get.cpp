@@ -29,9 +29,13 @@ struct Fd {
 class Request {
 public:
     Request(const net::Address& server, std::chrono::milliseconds deadline)
-        : server_(server.to_string()), limit_(deadline), deadline_(Clock::now() + deadline) {}
+        : server_(server.to_string()),
+          limit_(deadline),
+          deadline_(Clock::now() + deadline) {}
 
-    [[noreturn]] void fail(Kind kind, const std::string& what) const { throw HttpGetError(kind, server_ + ": " + what); }
+    [[noreturn]] void fail(Kind kind, const std::string& what) const {
+        throw HttpGetError(kind, server_ + ": " + what);
+    }
 
     // Waits until `fd` is ready for `events`; fails with a timeout at the
     // deadline.
@@ -80,7 +84,8 @@ Head parse_head(std::string_view data, const Request& request) {
         constexpr std::string_view kLength = "content-length:";
         if (field.size() < kLength.size()) continue;
         bool match = true;
-        for (size_t i = 0; i < kLength.size() && match; ++i) match = std::tolower(static_cast<unsigned char>(field[i])) == kLength[i];
+        for (size_t i = 0; i < kLength.size() && match; ++i)
+            match = std::tolower(static_cast<unsigned char>(field[i])) == kLength[i];
         if (!match) continue;
         std::string_view value = field.substr(kLength.size());
         while (!value.empty() && value.front() == ' ') value.remove_prefix(1);

@@ -35,8 +35,8 @@ Json session_json(const relay::SessionReport& s) {
         for (size_t r = 0; r < h.by_reason.size(); ++r) by_reason[std::string(kHopReasonNames[r])] = h.by_reason[r];
         j["hops"] = std::move(by_reason);
         if (h.last) {
-            j["last_hop"] = Json{{"reason", kHopReasonNames[size_t(*h.last)]},
-                                 {"seconds_ago", milliseconds(h.last_seconds_ago)}};
+            j["last_hop"] =
+                Json{{"reason", kHopReasonNames[size_t(*h.last)]}, {"seconds_ago", milliseconds(h.last_seconds_ago)}};
         } else {
             j["last_hop"] = nullptr;
         }
@@ -85,7 +85,8 @@ relay::SessionReport session_from(const Json& j) {
         relay::HopReport h;
         h.port_seconds = j.at("port_seconds").get<double>();
         h.port_bytes = j.at("port_bytes").get<uint64_t>();
-        for (const auto& [name, count] : j.at("hops").items()) h.by_reason[size_t(hop_reason(name))] = count.get<uint64_t>();
+        for (const auto& [name, count] : j.at("hops").items())
+            h.by_reason[size_t(hop_reason(name))] = count.get<uint64_t>();
         const Json& last = j.at("last_hop");
         if (!last.is_null()) {
             h.last = hop_reason(last.at("reason").get<std::string>());

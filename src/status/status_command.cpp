@@ -18,15 +18,14 @@ std::string show_status(const config::StatusOptions& options, std::chrono::milli
             case HttpGetError::Kind::timeout:
                 hint = "; is a porthop relay running there with --metrics " + where + "?";
                 break;
-            case HttpGetError::Kind::protocol:
-                hint = "; is " + where + " a porthop relay's --metrics address?";
-                break;
+            case HttpGetError::Kind::protocol: hint = "; is " + where + " a porthop relay's --metrics address?"; break;
         }
         throw StatusError(e.what() + hint);
     }
     if (response.status == 404) {
-        throw StatusError(where + ": the relay has no /sessions (a porthop older than this one?); /metrics still has "
-                                  "the totals");
+        throw StatusError(where +
+                          ": the relay has no /sessions (a porthop older than this one?); /metrics still has "
+                          "the totals");
     }
     if (response.status != 200) {
         throw StatusError(where + ": the relay answered HTTP " + std::to_string(response.status) + " to GET /sessions");

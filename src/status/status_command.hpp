@@ -22,7 +22,6 @@ struct StatusError : std::runtime_error {
 };
 
 // What to print; throws StatusError when the relay does not answer as one.
-std::string show_status(const config::StatusOptions& options,
-                        std::chrono::milliseconds deadline = kStatusDeadline);
+std::string show_status(const config::StatusOptions& options, std::chrono::milliseconds deadline = kStatusDeadline);
 
 }  // namespace porthop::status

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 3) return 0;
     uint16_t port = static_cast<uint16_t>(data[1] | (data[2] << 8));
     std::string_view text(reinterpret_cast<const char*>(data + 3), size - 3);
-    std::optional<net::Address> a = (data[0] & 1) ? net::Address::parse_ip_port(text) : net::Address::parse_ip(text, port);
+    std::optional<net::Address> a =
+        (data[0] & 1) ? net::Address::parse_ip_port(text) : net::Address::parse_ip(text, port);
     if (!a) return 0;
     FUZZ_CHECK(a->family() == AF_INET || a->family() == AF_INET6);
     FUZZ_CHECK(!a->empty());

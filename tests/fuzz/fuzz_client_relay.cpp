@@ -31,11 +31,11 @@ namespace {
 constexpr size_t kApps = 8;
 
 struct World {
-    std::array<int, kApps> apps{};     // 127.0.0.(1+i)
-    std::array<int, 4> servers{};      // the server relay's sockets, 127.0.0.1
-    uint16_t closed_port = 0;          // in the set, nobody listens
-    int stranger = -1;                 // 127.0.0.10
-    int outsider = -1;                 // 127.0.0.1, a port outside the set
+    std::array<int, kApps> apps{};  // 127.0.0.(1+i)
+    std::array<int, 4> servers{};   // the server relay's sockets, 127.0.0.1
+    uint16_t closed_port = 0;       // in the set, nobody listens
+    int stranger = -1;              // 127.0.0.10
+    int outsider = -1;              // 127.0.0.1, a port outside the set
     config::PortSet ports;
     Framer framer;
 };
@@ -104,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sockaddr_in to_relay{};
     std::memcpy(&to_relay, listen.sockaddr_ptr(), sizeof to_relay);
     bool shut = false;
-    Learned sessions;  // the relay's upstream sockets, as the server relay sees them
+    Learned sessions;      // the relay's upstream sockets, as the server relay sees them
     uint64_t seen_id = 0;  // session mode: the last session id the server relay saw
     uint64_t counter = 0;  // session mode: the server relay's send counter
 

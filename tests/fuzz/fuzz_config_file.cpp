@@ -46,7 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     switch ((control >> 1) & 3) {
         case 1: argv.insert(argv.end(), {"--max-sessions", "7"}); break;
         case 2: argv.insert(argv.end(), {"--idle-timeout", "5s"}); break;
-        case 3: argv.insert(argv.end(), {"--listen", (control & 1) ? "127.0.0.1:20000-20001" : "127.0.0.1:4433"}); break;
+        case 3:
+            argv.insert(argv.end(), {"--listen", (control & 1) ? "127.0.0.1:20000-20001" : "127.0.0.1:4433"});
+            break;
         default: break;
     }
     argv.push_back(nullptr);

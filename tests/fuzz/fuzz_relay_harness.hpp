@@ -11,15 +11,15 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crypto/session_crypto.hpp"
 #include "fuzz_common.hpp"
+#include "metrics/registry.hpp"
 #include "metrics/registry_collector.hpp"
 #include "metrics/text_format.hpp"
-#include "metrics/registry.hpp"
 #include "relay/relay.hpp"
 
 namespace porthop_fuzz {
@@ -74,10 +74,10 @@ inline std::span<const uint8_t> next_payload(Reader& r, size_t cap = kMaxUdpPayl
     uint8_t sel = r.u8();
     size_t size = 0;
     switch (sel & 3) {
-        case 0: size = sel >> 2; break;                          // 0..63
-        case 1: size = r.u8() * 8; break;                        // up to 2 KB
-        case 2: size = r.u16() % (kMaxUdpPayload + 1); break;    // anything
-        default: size = kMaxUdpPayload - (sel >> 2); break;      // the largest ones
+        case 0: size = sel >> 2; break;                        // 0..63
+        case 1: size = r.u8() * 8; break;                      // up to 2 KB
+        case 2: size = r.u16() % (kMaxUdpPayload + 1); break;  // anything
+        default: size = kMaxUdpPayload - (sel >> 2); break;    // the largest ones
     }
     size = std::min(size, cap);
     auto head = r.take(std::min<size_t>(size, 64));
@@ -155,8 +155,8 @@ public:
         if (!h) return std::nullopt;
         auto opened = c2s_.open(datagram, *h);
         if (!opened) return std::nullopt;
-        return std::pair{h->session_id, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(opened->data()),
-                                                                 opened->size())};
+        return std::pair{h->session_id,
+                         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(opened->data()), opened->size())};
     }
 
 private:
@@ -176,9 +176,9 @@ inline void check_relay(const porthop::metrics::Registry& m, const porthop::rela
     using porthop::metrics::Family;
     FUZZ_CHECK(relay.sessions() <= max_sessions);
     FUZZ_CHECK(m.get(Family::sessions) == relay.sessions());
-    uint64_t closed = m.get(Family::sessions_closed, CloseReason::idle) + m.get(Family::sessions_closed, CloseReason::error) +
-                      m.get(Family::sessions_closed, CloseReason::shutdown) +
-                      m.get(Family::sessions_closed, CloseReason::evicted);
+    uint64_t closed =
+        m.get(Family::sessions_closed, CloseReason::idle) + m.get(Family::sessions_closed, CloseReason::error) +
+        m.get(Family::sessions_closed, CloseReason::shutdown) + m.get(Family::sessions_closed, CloseReason::evicted);
     FUZZ_CHECK(m.get(Family::sessions_opened) == closed + relay.sessions());
     FUZZ_CHECK(m.get(Family::send_queue_bytes) <= porthop::relay::kQueueBudgetTotal);
     const porthop::metrics::RegistryCollector collector(m, {"fuzz", "fuzz", "plain"});

@@ -29,8 +29,8 @@ struct World {
     std::array<uint16_t, 4> listen_ports{};
     std::array<int, kSources> sources{};  // 127.0.0.(1+i)
     uint16_t upstream_port = 0;
-    int upstream = -1;                    // the QUIC server; -1 while "closed"
-    int stranger = -1;                    // 127.0.0.10
+    int upstream = -1;  // the QUIC server; -1 while "closed"
+    int stranger = -1;  // 127.0.0.10
     Framer framer;
 };
 World w;
@@ -129,7 +129,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
             }
             case 4:  // the QUIC server sends on one session
-                if (const sockaddr_in* s = sessions.pick(r.u8()); s && w.upstream >= 0) send_to(w.upstream, next_payload(r), *s);
+                if (const sockaddr_in* s = sessions.pick(r.u8()); s && w.upstream >= 0)
+                    send_to(w.upstream, next_payload(r), *s);
                 break;
             case 5:  // the QUIC server's port closes (ICMP port unreachable) or opens again
                 if (w.upstream >= 0) {

@@ -80,10 +80,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             const uint8_t op = r.u8();
             uint64_t c = 0;
             switch (op & 3) {
-                case 0: c = top + 1 + (r.u8() & 7); break;                           // forwards
-                case 1: c = top - std::min<uint64_t>(top, r.u16() % 2100); break;    // backwards, near the edge
-                case 2: c = top + r.u16(); break;                                    // a jump
-                default: for (int i = 0; i < 8; ++i) c = (c << 8) | r.u8(); break;   // anything
+                case 0: c = top + 1 + (r.u8() & 7); break;                         // forwards
+                case 1: c = top - std::min<uint64_t>(top, r.u16() % 2100); break;  // backwards, near the edge
+                case 2: c = top + r.u16(); break;                                  // a jump
+                default:
+                    for (int i = 0; i < 8; ++i) c = (c << 8) | r.u8();
+                    break;  // anything
             }
             bool model = c > top || (top - c < crypto::ReplayWindow::kWindow && !seen.count(c));
             if (seen.empty() && c == 0) model = true;  // nothing accepted yet

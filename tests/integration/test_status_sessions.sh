@@ -9,7 +9,7 @@
 #   to, with the same bytes;
 # - with no relay at the address, one line and exit 1: at once when the port
 #   is closed, within the 2 s deadline when nothing answers at all.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 COUNT=2000
 MIN_HOPS=3

@@ -8,7 +8,7 @@
 #     and destination ports every 200 ms: all echoed, spread over both
 #     workers, each session opened once (every hop reached the same worker);
 #     `porthop probe` (its datagrams steered to worker 0) is answered.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/pair.sh"
 
 CLIENTS=32
 SESSIONS=24

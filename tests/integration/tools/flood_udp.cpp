@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
             std::string v = value();
             auto dash = v.find('-');
             port_lo = static_cast<unsigned>(number(v.substr(0, dash).c_str(), "--ports"));
-            port_hi = dash == std::string::npos ? port_lo : static_cast<unsigned>(number(v.substr(dash + 1).c_str(), "--ports"));
+            port_hi = dash == std::string::npos ? port_lo
+                                                : static_cast<unsigned>(number(v.substr(dash + 1).c_str(), "--ports"));
             if (port_lo == 0 || port_hi > 65535 || port_lo > port_hi) usage("--ports: LO-HI within 1-65535");
         } else if (a == "--src-net") {
             std::string v = value();
@@ -153,7 +154,7 @@ int main(int argc, char** argv) {
         ::close(fd);
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("flood_udp: sent=%lu failed=%lu sources=%zu bytes=%lu seconds=%.2f%s%s\n", sent, failed,
-                sources.size(), bytes, secs, failed ? " last_error=" : "", failed ? std::strerror(last_errno) : "");
+    std::printf("flood_udp: sent=%lu failed=%lu sources=%zu bytes=%lu seconds=%.2f%s%s\n", sent, failed, sources.size(),
+                bytes, secs, failed ? " last_error=" : "", failed ? std::strerror(last_errno) : "");
     return sent > 0 ? 0 : 1;
 }

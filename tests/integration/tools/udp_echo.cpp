@@ -90,8 +90,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         if (r <= 0) {
-            if (idle_exit > 0 &&
-                std::chrono::duration<double>(clock::now() - last).count() >= idle_exit) {
+            if (idle_exit > 0 && std::chrono::duration<double>(clock::now() - last).count() >= idle_exit) {
                 break;
             }
             continue;

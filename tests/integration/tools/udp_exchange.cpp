@@ -136,10 +136,10 @@ struct Session {
     int fd = -1;
     Address local;
     uint64_t tag = 0;
-    uint32_t next_seq = 0;                         // next to send
-    int64_t highest_ok = -1;                       // highest seq echoed intact so far
+    uint32_t next_seq = 0;                              // next to send
+    int64_t highest_ok = -1;                            // highest seq echoed intact so far
     std::map<uint32_t, Clock::time_point> outstanding;  // seq -> sent at
-    std::unordered_map<size_t, uint32_t> by_size;  // size -> outstanding seq
+    std::unordered_map<size_t, uint32_t> by_size;       // size -> outstanding seq
     std::set<uint32_t> lost_seqs;
     Counts c;
     bool done(uint32_t count) const { return next_seq >= count && outstanding.empty(); }
@@ -155,9 +155,7 @@ struct Config {
     double spread = 0, timeout = 60, loss_timeout = 3, give_up = 5;
 };
 
-size_t size_of(const Config& cfg, uint32_t seq) {
-    return cfg.min_size + seq % (cfg.max_size - cfg.min_size + 1);
-}
+size_t size_of(const Config& cfg, uint32_t seq) { return cfg.min_size + seq % (cfg.max_size - cfg.min_size + 1); }
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -339,7 +337,8 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> out(65536), in(65536), expect(65536);
     std::vector<pollfd> pfds(sessions.size());
     const auto start = Clock::now();
-    const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg.timeout));
+    const auto deadline =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg.timeout));
     bool timed_out = false, gave_up = false;
     auto last_rx = start;
     for (;;) {
@@ -395,9 +394,8 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < sessions.size(); ++i) {
         const Session& s = sessions[i];
         total.add(s.c);
-        bool ok = s.c.ok == cfg.count && s.c.lost == 0 && s.c.reordered == 0 && s.c.corrupt == 0 &&
-                  s.c.foreign == 0 && s.c.late == 0 && s.c.duplicate == 0 && s.c.unexpected == 0 &&
-                  s.c.wrong_source == 0;
+        bool ok = s.c.ok == cfg.count && s.c.lost == 0 && s.c.reordered == 0 && s.c.corrupt == 0 && s.c.foreign == 0 &&
+                  s.c.late == 0 && s.c.duplicate == 0 && s.c.unexpected == 0 && s.c.wrong_source == 0;
         pass = pass && ok;
         std::printf("udp_exchange: session %zu local=%s tag=%016" PRIx64 ": %s%s\n", i, s.local.to_string().c_str(),
                     s.tag, s.c.text().c_str(), ok ? "" : "  <-- FAILED");
@@ -423,16 +421,21 @@ int main(int argc, char** argv) {
     note("duplicate", total.duplicate);
     note("unexpected", total.unexpected);
     note("wrong_source", total.wrong_source);
-    std::printf("udp_exchange: %s: %" PRIu64 "/%" PRIu64 " datagrams of %zu..%zu bytes back intact, "
+    std::printf("udp_exchange: %s: %" PRIu64 "/%" PRIu64
+                " datagrams of %zu..%zu bytes back intact, "
                 "%d session(s) to %s in %.2f s%s%s\n",
                 pass ? "PASS" : "FAIL", total.ok, static_cast<uint64_t>(cfg.count) * sessions.size(), cfg.min_size,
                 cfg.max_size, cfg.sessions, cfg.target.to_string().c_str(), elapsed, problems.c_str(),
-                timed_out ? " (deadline reached)" : gave_up ? " (gave up: nothing came back for --give-up seconds)" : "");
+                timed_out ? " (deadline reached)"
+                : gave_up ? " (gave up: nothing came back for --give-up seconds)"
+                          : "");
     std::printf("{\"sessions\":%d,\"count\":%u,\"sent\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"lost\":%" PRIu64
-                ",\"reordered\":%" PRIu64 ",\"corrupt\":%" PRIu64 ",\"foreign\":%" PRIu64 ",\"late\":%" PRIu64 ",\"duplicate\":%" PRIu64 ",\"unexpected\":%" PRIu64
-                ",\"wrong_source\":%" PRIu64 ",\"elapsed_s\":%.3f,\"pass\":%s}\n",
+                ",\"reordered\":%" PRIu64 ",\"corrupt\":%" PRIu64 ",\"foreign\":%" PRIu64 ",\"late\":%" PRIu64
+                ",\"duplicate\":%" PRIu64 ",\"unexpected\":%" PRIu64 ",\"wrong_source\":%" PRIu64
+                ",\"elapsed_s\":%.3f,\"pass\":%s}\n",
                 cfg.sessions, cfg.count, total.sent, total.ok, total.lost, total.reordered, total.corrupt,
-                total.foreign, total.late, total.duplicate, total.unexpected, total.wrong_source, elapsed, pass ? "true" : "false");
+                total.foreign, total.late, total.duplicate, total.unexpected, total.wrong_source, elapsed,
+                pass ? "true" : "false");
     std::fflush(stdout);
     return pass ? 0 : 1;
 }

@@ -54,13 +54,20 @@ int main(int argc, char** argv) {
             if (i + 1 >= argc) usage(("missing value for " + arg).c_str());
             return argv[++i];
         };
-        if (arg == "--from") from = parse_endpoint(value(), "--from");
-        else if (arg == "--to") to = parse_endpoint(value(), "--to");
-        else if (arg == "--count") count = std::atol(value().c_str());
-        else if (arg == "--interval-ms") interval_ms = std::atol(value().c_str());
-        else if (arg == "--payload") payload = value();
-        else if (arg == "--size") size = std::atol(value().c_str());
-        else usage(("unknown argument " + arg).c_str());
+        if (arg == "--from")
+            from = parse_endpoint(value(), "--from");
+        else if (arg == "--to")
+            to = parse_endpoint(value(), "--to");
+        else if (arg == "--count")
+            count = std::atol(value().c_str());
+        else if (arg == "--interval-ms")
+            interval_ms = std::atol(value().c_str());
+        else if (arg == "--payload")
+            payload = value();
+        else if (arg == "--size")
+            size = std::atol(value().c_str());
+        else
+            usage(("unknown argument " + arg).c_str());
     }
     if (from.empty() || to.empty()) usage("--from and --to are required");
     if (from.family() != to.family()) usage("--from and --to must be the same address family");

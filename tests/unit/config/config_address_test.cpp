@@ -19,9 +19,7 @@ Options server(const std::string& listen, const std::string& upstream) {
     return run({"server", "--listen", listen, "--upstream", upstream});
 }
 
-bool is_loopback(const net::Address& a) {
-    return a.ip_string() == "127.0.0.1" || a.ip_string() == "::1";
-}
+bool is_loopback(const net::Address& a) { return a.ip_string() == "127.0.0.1" || a.ip_string() == "::1"; }
 
 TEST(ConfigAddress, ListenAcceptsIpv4AndBracketedIpv6Literals) {
     const struct {
@@ -44,8 +42,8 @@ TEST(ConfigAddress, ListenAcceptsIpv4AndBracketedIpv6Literals) {
 }
 
 TEST(ConfigAddress, ListenRejectsNamesUnbracketedIpv6AndBadPorts) {
-    const char* cases[] = {"localhost:4433", "::1:4433", "[::1]", "[::1]:", "10.0.0.1:", "10.0.0.1:0",
-                           "10.0.0.1:65536", "10.0.0.1:x",    "10.0.0.256:1", "[10.0.0.1]:1", ":4433", ""};
+    const char* cases[] = {"localhost:4433", "::1:4433",   "[::1]",        "[::1]:",       "10.0.0.1:", "10.0.0.1:0",
+                           "10.0.0.1:65536", "10.0.0.1:x", "10.0.0.256:1", "[10.0.0.1]:1", ":4433",     ""};
     for (const char* text : cases) {
         std::string message = error_of({"client", "--listen", text, "--server", "192.0.2.1:20000"});
         EXPECT_EQ(message.rfind("--listen: ", 0), 0u) << '"' << text << "\" gave: " << message;
@@ -98,8 +96,8 @@ TEST(ConfigAddress, UpstreamThatDoesNotResolveIsAnError) {
 }
 
 TEST(ConfigAddress, OtherInvalidValuesAreReportedBeforeHostsAreResolved) {
-    std::string message = error_of({"client", "--listen", "127.0.0.1:1", "--server", "no-such-host.invalid:20000",
-                                    "--hop-jitter", "20s"});
+    std::string message = error_of(
+        {"client", "--listen", "127.0.0.1:1", "--server", "no-such-host.invalid:20000", "--hop-jitter", "20s"});
     EXPECT_EQ(message.rfind("--hop-jitter: ", 0), 0u) << message;
 }
 

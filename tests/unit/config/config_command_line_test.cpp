@@ -23,17 +23,11 @@ const std::vector<std::string> kServer = {"server", "--listen", "0.0.0.0:20000-2
 
 // --- commands ---------------------------------------------------------------
 
-TEST(ConfigCommandLine, NoCommandIsAnError) {
-    EXPECT_CONTAINS(error_of({}), "no command given");
-}
+TEST(ConfigCommandLine, NoCommandIsAnError) { EXPECT_CONTAINS(error_of({}), "no command given"); }
 
-TEST(ConfigCommandLine, UnknownCommandIsAnError) {
-    EXPECT_CONTAINS(error_of({"relay"}), "\"relay\": unknown command");
-}
+TEST(ConfigCommandLine, UnknownCommandIsAnError) { EXPECT_CONTAINS(error_of({"relay"}), "\"relay\": unknown command"); }
 
-TEST(ConfigCommandLine, GenkeyIsACommand) {
-    EXPECT_TRUE(std::holds_alternative<GenKey>(parse({"genkey"})));
-}
+TEST(ConfigCommandLine, GenkeyIsACommand) { EXPECT_TRUE(std::holds_alternative<GenKey>(parse({"genkey"}))); }
 
 TEST(ConfigCommandLine, GenkeyTakesNoArguments) {
     EXPECT_CONTAINS(error_of({"genkey", "--listen", "1.2.3.4:5"}), "--listen");
@@ -60,9 +54,9 @@ TEST(ConfigCommandLine, ClientHelpListsTheClientOptions) {
     ASSERT_TRUE(std::holds_alternative<Help>(c));
     const std::string& text = std::get<Help>(c).text;
     EXPECT_CONTAINS(text, "porthop client");
-    for (const char* option : {"--listen", "--server", "--hop-interval", "--hop-jitter", "--hop-bytes", "--hop-on-stall",
-                               "--hop-on-slowdown", "--metrics", "--idle-timeout", "--mode", "--psk-file", "--config",
-                               "--log-level", "--max-sessions", "--sndbuf", "--rcvbuf"}) {
+    for (const char* option : {"--listen", "--server", "--hop-interval", "--hop-jitter", "--hop-bytes",
+                               "--hop-on-stall", "--hop-on-slowdown", "--metrics", "--idle-timeout", "--mode",
+                               "--psk-file", "--config", "--log-level", "--max-sessions", "--sndbuf", "--rcvbuf"}) {
         EXPECT_CONTAINS(text, option);
     }
     EXPECT_EQ(text.find("--upstream"), std::string::npos);
@@ -105,8 +99,10 @@ TEST(ConfigCommandLine, EachRequiredOptionIsNamedWhenMissing) {
 // --- unknown and misplaced flags ---------------------------------------------
 
 TEST(ConfigCommandLine, UnknownFlagIsAnErrorNamingIt) {
-    EXPECT_CONTAINS(error_of(kClient + std::vector<std::string>{"--bogus"}), "--bogus: unknown option for porthop client");
-    EXPECT_CONTAINS(error_of(kServer + std::vector<std::string>{"--bogus=1"}), "--bogus: unknown option for porthop server");
+    EXPECT_CONTAINS(error_of(kClient + std::vector<std::string>{"--bogus"}),
+                    "--bogus: unknown option for porthop client");
+    EXPECT_CONTAINS(error_of(kServer + std::vector<std::string>{"--bogus=1"}),
+                    "--bogus: unknown option for porthop server");
     EXPECT_CONTAINS(error_of({"--bogus"}), "--bogus: unknown option for porthop");
 }
 
@@ -168,12 +164,31 @@ TEST(ConfigCommandLine, ClientDefaults) {
 }
 
 TEST(ConfigCommandLine, ClientTakesEveryOption) {
-    Options o = run(kClient + std::vector<std::string>{
-                                  "--hop-interval", "5s",      "--hop-jitter",   "500ms",   "--hop-bytes",  "1000000",
-                                  "--hop-on-stall", "2s",      "--hop-on-slowdown",          "--metrics",    "[::1]:9100",
-                                  "--idle-timeout", "2m",      "--mode",         "session", "--psk-file",   "/etc/k",
-                                  "--log-level",    "debug",   "--max-sessions", "10",      "--sndbuf",     "4096",
-                                  "--rcvbuf",       "1048576"});
+    Options o = run(kClient + std::vector<std::string>{"--hop-interval",
+                                                       "5s",
+                                                       "--hop-jitter",
+                                                       "500ms",
+                                                       "--hop-bytes",
+                                                       "1000000",
+                                                       "--hop-on-stall",
+                                                       "2s",
+                                                       "--hop-on-slowdown",
+                                                       "--metrics",
+                                                       "[::1]:9100",
+                                                       "--idle-timeout",
+                                                       "2m",
+                                                       "--mode",
+                                                       "session",
+                                                       "--psk-file",
+                                                       "/etc/k",
+                                                       "--log-level",
+                                                       "debug",
+                                                       "--max-sessions",
+                                                       "10",
+                                                       "--sndbuf",
+                                                       "4096",
+                                                       "--rcvbuf",
+                                                       "1048576"});
     EXPECT_EQ(o.hop_interval, 5s);
     EXPECT_EQ(o.hop_jitter, 500ms);
     EXPECT_EQ(o.hop_bytes, 1000000u);
@@ -243,7 +258,8 @@ TEST(ConfigCommandLine, HopJitterEqualToTheIntervalIsAnError) {
 
 TEST(ConfigCommandLine, NoOffloadTurnsSegmentationOffloadOffForEitherRole) {
     EXPECT_FALSE(run(kClient + std::vector<std::string>{"--no-offload"}).offload);
-    EXPECT_FALSE(run({"server", "--listen", "10.0.0.1:20000-20009", "--upstream", "127.0.0.1:443", "--no-offload"}).offload);
+    EXPECT_FALSE(
+        run({"server", "--listen", "10.0.0.1:20000-20009", "--upstream", "127.0.0.1:443", "--no-offload"}).offload);
 }
 
 TEST(ConfigCommandLine, HopOnSlowdownTakesAnOptionalBoolean) {
@@ -263,9 +279,11 @@ TEST(ConfigCommandLine, CountsAndBufferSizesAcceptTheirBounds) {
         const char* option;
         const char* value;
     } cases[] = {
-        {"--max-sessions", "1"}, {"--max-sessions", "1000000"}, {"--sndbuf", "0"},   {"--sndbuf", "4096"},
-        {"--sndbuf", "1073741824"}, {"--rcvbuf", "0"},          {"--rcvbuf", "4096"}, {"--rcvbuf", "1073741824"},
-        {"--hop-bytes", "0"},    {"--hop-bytes", "18446744073709551615"},
+        {"--max-sessions", "1"},    {"--max-sessions", "1000000"},
+        {"--sndbuf", "0"},          {"--sndbuf", "4096"},
+        {"--sndbuf", "1073741824"}, {"--rcvbuf", "0"},
+        {"--rcvbuf", "4096"},       {"--rcvbuf", "1073741824"},
+        {"--hop-bytes", "0"},       {"--hop-bytes", "18446744073709551615"},
     };
     for (const auto& c : cases) {
         EXPECT_NO_THROW(run(kClient + std::vector<std::string>{c.option, c.value})) << c.option << " " << c.value;
@@ -278,22 +296,52 @@ TEST(ConfigCommandLine, InvalidValuesAreErrorsNamingTheOption) {
         const char* option;
         const char* value;
     } cases[] = {
-        {"--idle-timeout", "0s"},          {"--idle-timeout", "60"},           {"--idle-timeout", "1.5s"},
-        {"--idle-timeout", "-1s"},         {"--hop-interval", "0ms"},          {"--hop-interval", "s"},
-        {"--hop-interval", "99999999999999999999h"},                           {"--hop-jitter", "abc"},
-        {"--hop-on-stall", "5"},           {"--hop-bytes", "-1"},              {"--hop-bytes", "1k"},
-        {"--hop-bytes", "18446744073709551616"},                               {"--max-sessions", "0"},
-        {"--max-sessions", "1000001"},     {"--max-sessions", "many"},         {"--max-sessions", ""},
-        {"--sndbuf", "4095"},              {"--sndbuf", "1"},                  {"--rcvbuf", "1073741825"},
-        {"--rcvbuf", "1MB"},               {"--mode", "encrypted"},            {"--mode", "PLAIN"},
-        {"--log-level", "verbose"},        {"--log-level", "warning"},         {"--metrics", "127.0.0.1"},
-        {"--metrics", "localhost:9100"},   {"--metrics", "127.0.0.1:0"},       {"--metrics", "::1:9100"},
-        {"--metrics", "127.0.0.1:65536"},  {"--psk-file", ""},                 {"--listen", "127.0.0.1:20000-20001"},
-        {"--listen", "127.0.0.1"},         {"--listen", "localhost:4433"},     {"--server", "192.0.2.1"},
-        {"--server", "192.0.2.1:"},        {"--server", ":20000"},             {"--server", "192.0.2.1:20999-20000"},
-        {"--server", "192.0.2.1:a-b"},     {"--server", "192.0.2.1:20000,"},   {"--server", "192.0.2.1:,20000"},
-        {"--server", "192.0.2.1:0"},       {"--server", "192.0.2.1:1, 2"},     {"--server", "::1:20000"},
-        {"--server", "[192.0.2.1]:20000"}, {"--server", "1.2.3:20000"},        {"--server", "bad host:1"},
+        {"--idle-timeout", "0s"},
+        {"--idle-timeout", "60"},
+        {"--idle-timeout", "1.5s"},
+        {"--idle-timeout", "-1s"},
+        {"--hop-interval", "0ms"},
+        {"--hop-interval", "s"},
+        {"--hop-interval", "99999999999999999999h"},
+        {"--hop-jitter", "abc"},
+        {"--hop-on-stall", "5"},
+        {"--hop-bytes", "-1"},
+        {"--hop-bytes", "1k"},
+        {"--hop-bytes", "18446744073709551616"},
+        {"--max-sessions", "0"},
+        {"--max-sessions", "1000001"},
+        {"--max-sessions", "many"},
+        {"--max-sessions", ""},
+        {"--sndbuf", "4095"},
+        {"--sndbuf", "1"},
+        {"--rcvbuf", "1073741825"},
+        {"--rcvbuf", "1MB"},
+        {"--mode", "encrypted"},
+        {"--mode", "PLAIN"},
+        {"--log-level", "verbose"},
+        {"--log-level", "warning"},
+        {"--metrics", "127.0.0.1"},
+        {"--metrics", "localhost:9100"},
+        {"--metrics", "127.0.0.1:0"},
+        {"--metrics", "::1:9100"},
+        {"--metrics", "127.0.0.1:65536"},
+        {"--psk-file", ""},
+        {"--listen", "127.0.0.1:20000-20001"},
+        {"--listen", "127.0.0.1"},
+        {"--listen", "localhost:4433"},
+        {"--server", "192.0.2.1"},
+        {"--server", "192.0.2.1:"},
+        {"--server", ":20000"},
+        {"--server", "192.0.2.1:20999-20000"},
+        {"--server", "192.0.2.1:a-b"},
+        {"--server", "192.0.2.1:20000,"},
+        {"--server", "192.0.2.1:,20000"},
+        {"--server", "192.0.2.1:0"},
+        {"--server", "192.0.2.1:1, 2"},
+        {"--server", "::1:20000"},
+        {"--server", "[192.0.2.1]:20000"},
+        {"--server", "1.2.3:20000"},
+        {"--server", "bad host:1"},
         {"--config", "/nonexistent/porthop.json"},
     };
     for (const auto& c : cases) {
@@ -318,9 +366,11 @@ TEST(ConfigCommandLine, InvalidServerValuesAreErrorsNamingTheOption) {
         const char* option;
         const char* value;
     } cases[] = {
-        {"--listen", "0.0.0.0:4433:1"}, {"--listen", "0.0.0.0"},     {"--listen", "any:20000"},
-        {"--listen", "0.0.0.0:0-5"},    {"--listen", "[::]20000"},   {"--upstream", "127.0.0.1"},
-        {"--upstream", "127.0.0.1:0"},  {"--upstream", "127.0.0.1:443-444"}, {"--upstream", "::1:443"},
+        {"--listen", "0.0.0.0:4433:1"}, {"--listen", "0.0.0.0"},
+        {"--listen", "any:20000"},      {"--listen", "0.0.0.0:0-5"},
+        {"--listen", "[::]20000"},      {"--upstream", "127.0.0.1"},
+        {"--upstream", "127.0.0.1:0"},  {"--upstream", "127.0.0.1:443-444"},
+        {"--upstream", "::1:443"},
     };
     for (const auto& c : cases) {
         std::vector<std::string> args = kServer;
@@ -339,8 +389,8 @@ TEST(ConfigCommandLine, ABadPortSetMessageSaysWhatIsWrong) {
 }
 
 // porthop probe (docs/protocol.md, "Probe").
-const std::vector<std::string> kProbe = {"probe", "--server", "192.0.2.1:20000-20999", "--psk-file", "/etc/porthop/psk"};
-
+const std::vector<std::string> kProbe = {"probe", "--server", "192.0.2.1:20000-20999", "--psk-file",
+                                         "/etc/porthop/psk"};
 
 TEST(ConfigCommandLine, ProbeDefaults) {
     ProbeOptions o = probe_run(kProbe);
@@ -392,7 +442,8 @@ TEST(ConfigCommandLine, StatusNeedsMetrics) {
 }
 
 TEST(ConfigCommandLine, StatusBadValuesNameTheOption) {
-    EXPECT_CONTAINS(error_of({"status", "--metrics", "localhost:9101"}), "--metrics: \"localhost\" is not an IP address");
+    EXPECT_CONTAINS(error_of({"status", "--metrics", "localhost:9101"}),
+                    "--metrics: \"localhost\" is not an IP address");
     EXPECT_CONTAINS(error_of({"status", "--metrics", "127.0.0.1"}), "--metrics: \"127.0.0.1\" has no port");
     EXPECT_CONTAINS(error_of({"status", "--metrics", "127.0.0.1:9101", "--listen", "127.0.0.1:1"}),
                     "is a client option; porthop status does not take it");

@@ -87,8 +87,8 @@ TEST_F(ConfigFile, ServerKeys) {
 
 TEST_F(ConfigFile, FlagsOverrideTheFile) {
     std::string path = client_file(R"("hop-interval": "4s", "max-sessions": 100, "log-level": "warn")");
-    Options o = run({"client", "--config", path, "--hop-interval", "6s", "--listen", "[::1]:5000", "--log-level",
-                     "debug"});
+    Options o =
+        run({"client", "--config", path, "--hop-interval", "6s", "--listen", "[::1]:5000", "--log-level", "debug"});
     EXPECT_EQ(o.hop_interval, 6s);
     EXPECT_EQ(o.listen.to_string(), "[::1]:5000");
     EXPECT_EQ(o.log_level, "debug");
@@ -120,7 +120,8 @@ TEST_F(ConfigFile, HopJitterDefaultsToOneFifthOfTheFilesInterval) {
 }
 
 TEST_F(ConfigFile, JitterFromAFlagIsCheckedAgainstTheFilesInterval) {
-    std::string message = error_of({"client", "--config", client_file(R"("hop-interval": "2s")"), "--hop-jitter", "3s"});
+    std::string message =
+        error_of({"client", "--config", client_file(R"("hop-interval": "2s")"), "--hop-jitter", "3s"});
     EXPECT_EQ(message, "--hop-jitter: 3s is longer than --hop-interval (2s); use a jitter below the interval");
 }
 

@@ -55,8 +55,8 @@ TEST(ConfigOptionTable, CopyRelayRuntimeOptionsTakesTheRuntimeOptionsOnly) {
     copy_relay_runtime_options(running, reread);
     EXPECT_EQ(running.hop_interval, 3s);
     EXPECT_EQ(running.max_sessions, 7u);
-    EXPECT_EQ(running.listen.port(), 4433);    // restart
-    EXPECT_EQ(running.log_level, "info");      // the process's, not the relay's
+    EXPECT_EQ(running.listen.port(), 4433);  // restart
+    EXPECT_EQ(running.log_level, "info");    // the process's, not the relay's
 }
 
 }  // namespace

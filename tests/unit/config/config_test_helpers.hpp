@@ -11,8 +11,9 @@
 
 #include "config/parse.hpp"
 
-#define EXPECT_CONTAINS(haystack, needle) \
-    EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "\"" << (haystack) << "\" lacks \"" << (needle) << "\""
+#define EXPECT_CONTAINS(haystack, needle)                            \
+    EXPECT_NE(std::string(haystack).find(needle), std::string::npos) \
+        << "\"" << (haystack) << "\" lacks \"" << (needle) << "\""
 
 namespace porthop::config {
 

@@ -24,8 +24,8 @@ TEST(SessionConfig, Defaults) {
 }
 
 TEST(SessionConfig, SessionModeWithKeyGraceAndMtu) {
-    Options c = run(with(kClient, {"--mode", "session", "--psk-file", "/etc/porthop/psk", "--hop-grace", "500ms",
-                                   "--mtu", "1492"}));
+    Options c = run(with(
+        kClient, {"--mode", "session", "--psk-file", "/etc/porthop/psk", "--hop-grace", "500ms", "--mtu", "1492"}));
     EXPECT_EQ(c.mode, Mode::session);
     EXPECT_EQ(c.psk_file, "/etc/porthop/psk");
     EXPECT_EQ(c.hop_grace, 500ms);

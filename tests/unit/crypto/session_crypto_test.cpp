@@ -140,9 +140,7 @@ TEST_F(SessionCrypto, KeysEncodeAsOneBase64Line) {
 TEST_F(SessionCrypto, KeyFileMustBePrivateAndHoldOneKey) {
     std::string path = ::testing::TempDir() + "porthop_psk_test";
     auto k = crypto::generate_key();
-    {
-        std::ofstream(path) << crypto::encode_key(k) << "\n";
-    }
+    { std::ofstream(path) << crypto::encode_key(k) << "\n"; }
     ::chmod(path.c_str(), 0600);
     EXPECT_EQ(crypto::load_key_file(path).bytes, k.bytes);
     ::chmod(path.c_str(), 0644);
@@ -153,9 +151,7 @@ TEST_F(SessionCrypto, KeyFileMustBePrivateAndHoldOneKey) {
         EXPECT_NE(std::string(e.what()).find("chmod 600"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
     }
-    {
-        std::ofstream(path) << "not a key\n";
-    }
+    { std::ofstream(path) << "not a key\n"; }
     ::chmod(path.c_str(), 0600);
     EXPECT_THROW(crypto::load_key_file(path), crypto::KeyError);
     std::remove(path.c_str());

@@ -29,8 +29,8 @@ struct StalledPeer {
         int fds[2];
         if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds) != 0) throw std::runtime_error("socketpair");
         peer_fd = fds[1];
-        endpoint = std::make_unique<io::Endpoint>(ctx, net::UdpSocket::adopt(fds[0]), metrics::Direction::upstream,
-                                                     [] {});
+        endpoint =
+            std::make_unique<io::Endpoint>(ctx, net::UdpSocket::adopt(fds[0]), metrics::Direction::upstream, [] {});
     }
     ~StalledPeer() {
         endpoint.reset();
@@ -120,8 +120,7 @@ TEST(Endpoint, CountsWhatTheKernelDroppedForAFullReceiveBufferWhenAsked) {
     io::count_kernel_drops(ctx);  // nothing received since: nothing new
     EXPECT_EQ(overflows(), dropped);
     for (int i = 0; i < 100; ++i) ::send(tx.fd(), payload.data(), payload.size(), 0);
-    while (endpoint.receive(batch).count != 0) {
-    }
+    while (endpoint.receive(batch).count != 0) {}
     io::count_kernel_drops(ctx);
     EXPECT_GT(overflows(), dropped);
     EXPECT_EQ(overflows(), endpoint.socket().kernel_drops());

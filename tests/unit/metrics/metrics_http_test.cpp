@@ -120,9 +120,9 @@ protected:
     }
 
     std::unique_ptr<HttpEndpoint> make(HttpLimits limits = {}, const char* ip = "127.0.0.1") {
-        return std::make_unique<HttpEndpoint>(*base_, *net::Address::parse_ip(ip, 0), registry_,
-                                              BuildInfo{"9.9.9", "server", "plain"}, [this] { return health_; },
-                                              limits);
+        return std::make_unique<HttpEndpoint>(
+            *base_, *net::Address::parse_ip(ip, 0), registry_, BuildInfo{"9.9.9", "server", "plain"},
+            [this] { return health_; }, limits);
     }
 
     loop::EventBasePtr base_ = loop::make_event_base();
@@ -138,8 +138,7 @@ TEST_F(MetricsHttp, MetricsAnswers200WithPrometheusContentType) {
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
     EXPECT_NE(r.body.find("\nporthop_bytes_total{direction=\"upstream\"} 400\n"), std::string::npos) << r.body;
-    EXPECT_NE(r.body.find("porthop_build_info{version=\"9.9.9\",role=\"server\",mode=\"plain\"} 1"),
-              std::string::npos);
+    EXPECT_NE(r.body.find("porthop_build_info{version=\"9.9.9\",role=\"server\",mode=\"plain\"} 1"), std::string::npos);
     EXPECT_NE(r.body.find("\nprocess_resident_memory_bytes "), std::string::npos);
 }
 
@@ -164,8 +163,9 @@ TEST_F(MetricsHttp, HealthzAnswers200WithJson) {
     ASSERT_TRUE(run([&] { r = http_exchange(ep->local_address(), get("/healthz")); }));
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.header("Content-Type"), "application/json");
-    EXPECT_TRUE(r.body.starts_with("{\"status\":\"ok\",\"role\":\"server\",\"mode\":\"plain\",\"sessions\":3,"
-                                   "\"uptime_seconds\":"))
+    EXPECT_TRUE(
+        r.body.starts_with("{\"status\":\"ok\",\"role\":\"server\",\"mode\":\"plain\",\"sessions\":3,"
+                           "\"uptime_seconds\":"))
         << r.body;
     EXPECT_NE(r.body.find("\"loop_tick_age_seconds\":"), std::string::npos);
 }
@@ -176,8 +176,7 @@ TEST_F(MetricsHttp, HealthzAnswers503WhenNotListening) {
     Response r;
     ASSERT_TRUE(run([&] { r = http_exchange(ep->local_address(), get("/healthz")); }));
     EXPECT_EQ(r.status, 503);
-    EXPECT_TRUE(r.body.starts_with("{\"status\":\"unhealthy\",\"reason\":\"listening sockets are closed\""))
-        << r.body;
+    EXPECT_TRUE(r.body.starts_with("{\"status\":\"unhealthy\",\"reason\":\"listening sockets are closed\"")) << r.body;
 }
 
 TEST_F(MetricsHttp, HealthzAnswers503WhenLoopTickIsStale) {
@@ -210,7 +209,7 @@ TEST_F(MetricsHttp, OtherMethodAnswers405WithAllow) {
     Response post, del;
     ASSERT_TRUE(run([&] {
         post = http_exchange(ep->local_address(),
-                        "POST /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi");
+                             "POST /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi");
         del = http_exchange(ep->local_address(), get("/healthz", "DELETE"));
     }));
     EXPECT_EQ(post.status, 405);
@@ -223,7 +222,7 @@ TEST_F(MetricsHttp, OversizedHeadersAreRejected) {
     Response r;
     ASSERT_TRUE(run([&] {
         r = http_exchange(ep->local_address(), "GET /metrics HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a') +
-                                              "\r\nConnection: close\r\n\r\n");
+                                                   "\r\nConnection: close\r\n\r\n");
     }));
     EXPECT_EQ(r.status, 431);
 }
@@ -428,8 +427,8 @@ struct SessionsSource {
         asked = limit;
         relay::SessionsReport r{"client", "plain", open, limit, {}};
         for (size_t i = 0; i < std::min(open, limit); ++i) {
-            r.sessions.push_back({"10.0.0.1:" + std::to_string(1000 + i), {20000}, 1, 0, 10, 20, 0, 0,
-                                  relay::HopReport{}});
+            r.sessions.push_back(
+                {"10.0.0.1:" + std::to_string(1000 + i), {20000}, 1, 0, 10, 20, 0, 0, relay::HopReport{}});
         }
         return status::to_json(r);
     }
@@ -459,9 +458,11 @@ TEST_F(MetricsHttp, SessionsLimitIsTakenFromTheQueryAndCapped) {
     auto ep = make();
     SessionsSource source;
     ep->serve_sessions(std::ref(source), SessionsLimits{100, 1000});
-    std::vector<std::pair<std::string, size_t>> cases = {
-        {"/sessions?limit=2", 2}, {"/sessions?x=1&limit=5", 5}, {"/sessions?limit=1000", 1000},
-        {"/sessions?limit=5000", 1000}, {"/sessions?limit=99999999999999999999999", 1000}};
+    std::vector<std::pair<std::string, size_t>> cases = {{"/sessions?limit=2", 2},
+                                                         {"/sessions?x=1&limit=5", 5},
+                                                         {"/sessions?limit=1000", 1000},
+                                                         {"/sessions?limit=5000", 1000},
+                                                         {"/sessions?limit=99999999999999999999999", 1000}};
     for (const auto& [target, expected] : cases) {
         Response r;
         ASSERT_TRUE(run([&] { r = http_exchange(ep->local_address(), get(target)); }));
@@ -513,8 +514,9 @@ TEST_F(MetricsHttp, StatusCommandExplainsARelayWithoutSessions) {
             error = e.what();
         }
     }));
-    EXPECT_EQ(error, ep->local_address().to_string() +
-                         ": the relay has no /sessions (a porthop older than this one?); /metrics still has the totals");
+    EXPECT_EQ(error,
+              ep->local_address().to_string() +
+                  ": the relay has no /sessions (a porthop older than this one?); /metrics still has the totals");
 }
 
 }  // namespace

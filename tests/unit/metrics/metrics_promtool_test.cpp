@@ -65,7 +65,8 @@ TEST(MetricsPromtool, ExpositionPassesCheckMetricsWithoutWarnings) {
 TEST(MetricsPromtool, LintCatchesABrokenExposition) {
     // Guards the test above: promtool does report what it dislikes.
     if (!have_promtool()) GTEST_SKIP() << "promtool not installed";
-    Result res = promtool_check("# HELP porthop_bad a counter without _total\n# TYPE porthop_bad counter\nporthop_bad 1\n");
+    Result res =
+        promtool_check("# HELP porthop_bad a counter without _total\n# TYPE porthop_bad counter\nporthop_bad 1\n");
     EXPECT_NE(res.output, "");
 }
 

@@ -81,7 +81,8 @@ TEST(ProbeReport, ChartShowsTheLongFlowFallingAndFreshFlowsOnTop) {
     ProbeResult r = throttled_by_age();
     std::string chart = render_chart(r, 24, 6);
     std::vector<std::string> lines;
-    for (size_t at = 0, nl; (nl = chart.find('\n', at)) != std::string::npos; at = nl + 1) lines.push_back(chart.substr(at, nl - at));
+    for (size_t at = 0, nl; (nl = chart.find('\n', at)) != std::string::npos; at = nl + 1)
+        lines.push_back(chart.substr(at, nl - at));
     ASSERT_EQ(lines.size(), 1u + 6 + 2);  // title, rows, axis line, labels
     const std::string& top = lines[1];
     const std::string& bottom = lines[6];

@@ -38,8 +38,7 @@ struct Lab {
         auto lo = *net::Address::parse_ip("127.0.0.1", 0);
         auto s = net::UdpSocket::open(AF_INET);
         s.bind(lo);
-        listeners.push_back(
-            std::make_unique<io::Endpoint>(ctx, std::move(s), metrics::Direction::downstream, [] {}));
+        listeners.push_back(std::make_unique<io::Endpoint>(ctx, std::move(s), metrics::Direction::downstream, [] {}));
         client.set_buffer_sizes(0, 8 << 20);
         client.bind(lo);
         client_addr = client.local_address();

@@ -18,9 +18,9 @@ using porthop::metrics::HopReason;
 
 namespace {
 
-constexpr double kFast = 10e6;     // bytes/s: an unthrottled port (80 Mbit/s)
-constexpr double kSlow = 62.5e3;   // bytes/s: the lab's 500 kbit/s throttle
-constexpr double kAckShare = 0.03; // upstream ACK bytes per downstream byte
+constexpr double kFast = 10e6;      // bytes/s: an unthrottled port (80 Mbit/s)
+constexpr double kSlow = 62.5e3;    // bytes/s: the lab's 500 kbit/s throttle
+constexpr double kAckShare = 0.03;  // upstream ACK bytes per downstream byte
 
 // What the current port's flow gets: (seconds since the hop, bytes on it).
 using PortModel = std::function<double(double age, double bytes)>;
@@ -49,7 +49,8 @@ struct Sim {
 
     // Runs `seconds`; the downstream rate is the lower of what the port and
     // the application allow. Upstream: ACKs for it plus any chatter.
-    void run(double seconds, const PortModel& port, const AppModel& app = [](double) { return kFast; }) {
+    void run(
+        double seconds, const PortModel& port, const AppModel& app = [](double) { return kFast; }) {
         double dt = std::chrono::duration<double>(kAdaptiveTick).count();
         for (double end = t() + seconds - 1e-9; t() < end;) {
             double rate = std::min(port(t() - port_since, port_bytes), app(t()));
@@ -129,7 +130,7 @@ TEST(AdaptiveHops, BlackholeHopsOnStallNotOnSlowdown) {
     sim.run(3.0, blackholed_after(1.0));
     ASSERT_FALSE(sim.hops.empty());
     EXPECT_EQ(sim.hops[0].reason, HopReason::stall);
-    EXPECT_GE(sim.hops[0].at, 1.5);   // the stall time after the last reply
+    EXPECT_GE(sim.hops[0].at, 1.5);  // the stall time after the last reply
     EXPECT_LE(sim.hops[0].at, 1.65);
     EXPECT_EQ(sim.count(HopReason::slowdown), 0);
 }

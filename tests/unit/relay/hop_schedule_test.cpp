@@ -82,8 +82,8 @@ TEST(HopSchedule, DoesNotGoBackToARecentPort) {
         hop.hop(TimePoint{});
         size_t from = visited.size() > HopSchedule::kRecentPorts ? visited.size() - HopSchedule::kRecentPorts : 0;
         for (size_t k = from; k < visited.size(); ++k) {
-            ASSERT_NE(hop.port(), visited[k]) << "hop " << i << " went back to a port left " << visited.size() - k
-                                              << " hops ago";
+            ASSERT_NE(hop.port(), visited[k])
+                << "hop " << i << " went back to a port left " << visited.size() - k << " hops ago";
         }
         visited.push_back(hop.port());
     }
@@ -140,7 +140,7 @@ TEST(HopSchedule, HopBytesCountBothDirections) {
     Rng rng(12);
     HopSchedule hop({Duration(60000), Duration(0), 1000}, ports, rng, TimePoint{});
     EXPECT_FALSE(hop.before_send(TimePoint{}, 100));  // an ACK up
-    hop.received(1200);                                             // data down
+    hop.received(1200);                               // data down
     auto reason = hop.before_send(TimePoint{}, 100);
     ASSERT_TRUE(reason);
     EXPECT_EQ(*reason, porthop::metrics::HopReason::bytes);

@@ -12,14 +12,14 @@
 #include <set>
 #include <vector>
 
+#include "crypto/session_crypto.hpp"
 #include "loop/event_base.hpp"
 #include "metrics/registry.hpp"
 #include "net/batch_io.hpp"
-#include "crypto/session_crypto.hpp"
 #include "relay/client_relay.hpp"
-#include "relay/server_relay.hpp"
 #include "relay/framing_plain.hpp"
 #include "relay/framing_session.hpp"
+#include "relay/server_relay.hpp"
 
 namespace {
 std::atomic<bool> g_counting{false};
@@ -86,7 +86,8 @@ struct Harness {
         echo_ev = std::make_unique<loop::Event>(*base, echo.fd(), EV_READ | EV_PERSIST, [this](short) {
             auto r = echo_batch.receive(echo);
             std::array<net::OutDatagram, net::kBatchSize> out;
-            for (size_t i = 0; i < r.count; ++i) out[i] = net::OutDatagram::make(echo_batch.payload(i), &echo_batch.source(i));
+            for (size_t i = 0; i < r.count; ++i)
+                out[i] = net::OutDatagram::make(echo_batch.payload(i), &echo_batch.source(i));
             net::send_batch(echo, std::span(out.data(), r.count));
         });
         echo_ev->add();
@@ -106,14 +107,14 @@ struct Harness {
             so.mode = mode;
             try {
                 if (mode == config::Mode::session) {
-                    auto s = std::make_unique<relay::ServerRelay<relay::SessionFraming>>(*base, server_metrics, so, &psk);
+                    auto s =
+                        std::make_unique<relay::ServerRelay<relay::SessionFraming>>(*base, server_metrics, so, &psk);
                     session_server = s.get();
                     server = std::move(s);
                 } else {
                     server = std::make_unique<relay::ServerRelay<relay::PlainFraming>>(*base, server_metrics, so);
                 }
-            } catch (const net::NetError&) {
-            }
+            } catch (const net::NetError&) {}
         }
         if (!server) throw std::runtime_error("no free port range for the server relay");
 
@@ -347,7 +348,9 @@ TEST(RelayLoopbackSession, UnauthenticatedDatagramsCreateNothingAndGetNoReply) {
         ++sent;
     }
     ASSERT_TRUE(run_until(h, [&] {
-        return drops(h.server_metrics, metrics::DropReason::auth) + drops(h.server_metrics, metrics::DropReason::malformed) == sent;
+        return drops(h.server_metrics, metrics::DropReason::auth) +
+                   drops(h.server_metrics, metrics::DropReason::malformed) ==
+               sent;
     }));
     EXPECT_EQ(h.server->sessions(), 0u);
     EXPECT_EQ(h.server_metrics.get(metrics::Family::sessions_opened), 0u);

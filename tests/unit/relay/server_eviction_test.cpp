@@ -68,8 +68,7 @@ struct FullServer {
                     server = std::make_unique<relay::ServerRelay<relay::PlainFraming>>(*base, metrics, o);
                 }
                 listen = lo.with_port(port);
-            } catch (const net::NetError&) {
-            }
+            } catch (const net::NetError&) {}
         }
         if (!server) throw std::runtime_error("no free port for the server relay");
     }

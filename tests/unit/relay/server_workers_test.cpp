@@ -48,8 +48,7 @@ struct WorkersHarness {
             options.listen_ports.ports = {first, static_cast<uint16_t>(first + 1), static_cast<uint16_t>(first + 2)};
             try {
                 workers = std::make_unique<Workers>(*base, options, nullptr, attach);
-            } catch (const net::NetError&) {
-            }
+            } catch (const net::NetError&) {}
         }
         if (!workers) throw std::runtime_error("no free ports for the server relay");
     }

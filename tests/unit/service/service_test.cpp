@@ -27,8 +27,8 @@ config::Options parse(std::vector<std::string> args) {
     return std::get<config::RunRelay>(command).options;
 }
 
-const std::vector<std::string> kClient = {"porthop", "client", "--listen", "127.0.0.1:4433",
-                                          "--server", "127.0.0.1:20000-20009"};
+const std::vector<std::string> kClient = {"porthop",        "client",   "--listen",
+                                          "127.0.0.1:4433", "--server", "127.0.0.1:20000-20009"};
 
 TEST(PlanReload, NothingChanged) {
     auto o = parse(kClient);
@@ -68,8 +68,8 @@ TEST(PlanReload, RelayOptionsNeedTheRelay) {
 
 TEST(PlanReload, SocketsNeedARestart) {
     auto o = parse(kClient);
-    auto n = parse({"porthop", "client", "--listen", "127.0.0.1:4434", "--server", "127.0.0.1:20000-20019",
-                    "--metrics", "127.0.0.1:9101", "--sndbuf", "0"});
+    auto n = parse({"porthop", "client", "--listen", "127.0.0.1:4434", "--server", "127.0.0.1:20000-20019", "--metrics",
+                    "127.0.0.1:9101", "--sndbuf", "0"});
     auto plan = plan_reload(o, n, true);
     std::vector<std::string> names;
     for (auto& c : plan.restart) names.push_back(c.option);
@@ -89,8 +89,8 @@ TEST(PlanReload, ServerUpstream) {
 
 TEST(PlanReload, ServerWorkersNeedARestart) {
     auto o = parse({"porthop", "server", "--listen", "127.0.0.1:20000-20009", "--upstream", "127.0.0.1:443"});
-    auto n = parse({"porthop", "server", "--listen", "127.0.0.1:20000-20009", "--upstream", "127.0.0.1:443",
-                    "--workers", "auto"});
+    auto n = parse(
+        {"porthop", "server", "--listen", "127.0.0.1:20000-20009", "--upstream", "127.0.0.1:443", "--workers", "auto"});
     auto plan = plan_reload(o, n, true);
     ASSERT_EQ(plan.restart.size(), 1u);
     EXPECT_EQ(plan.restart[0].option, "workers");
@@ -224,7 +224,8 @@ TEST(SystemdNotifier, ReadyReloadStopAndWatchdog) {
     setenv("WATCHDOG_PID", std::to_string(getpid()).c_str(), 1);
     auto base = loop::make_event_base();
     bool healthy = true;
-    SystemdNotifier n(*base, [&] { return healthy; }, [] { return std::string("client relay, 0 sessions"); });
+    SystemdNotifier n(
+        *base, [&] { return healthy; }, [] { return std::string("client relay, 0 sessions"); });
     ASSERT_TRUE(n.active());
     EXPECT_EQ(n.watchdog_period(), std::chrono::milliseconds(50));
 

@@ -154,7 +154,8 @@ TEST(StatusTable, ServerShowsThePortLastHeardOnAndNoHops) {
 
 TEST(StatusTable, NoSessionsIsOneLine) {
     relay::SessionsReport empty{"client", "session", 0, 100, {}};
-    EXPECT_EQ(render_table(empty, "127.0.0.1:9101"), "porthop client relay (session mode) at 127.0.0.1:9101: 0 sessions\n");
+    EXPECT_EQ(render_table(empty, "127.0.0.1:9101"),
+              "porthop client relay (session mode) at 127.0.0.1:9101: 0 sessions\n");
 }
 
 TEST(StatusTable, HumanUnits) {
@@ -207,8 +208,10 @@ TEST(StatusCommand, NoRelayIsOneLineThatNamesTheAddressAndTheFlag) {
     } catch (const StatusError& e) {
         std::string what = e.what();
         EXPECT_EQ(what.find('\n'), std::string::npos);
-        EXPECT_EQ(what, closed.address.to_string() + ": Connection refused; is a porthop relay running there with "
-                                                     "--metrics " + closed.address.to_string() + "?");
+        EXPECT_EQ(what, closed.address.to_string() +
+                            ": Connection refused; is a porthop relay running there with "
+                            "--metrics " +
+                            closed.address.to_string() + "?");
     }
 }
 
