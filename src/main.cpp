@@ -176,25 +176,7 @@ int run_status(const config::StatusOptions& options) {
     }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    signal(SIGPIPE, SIG_IGN);
-    try {
-        crypto::init();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "porthop: %s\n", e.what());
-        return 1;
-    }
-    config::Command command;
-    try {
-        command = config::parse_command_line(argc, argv);
-    } catch (const config::ConfigError& e) {
-        return fail(e.what());
-    } catch (const std::exception& e) {
-        // A parser bug must still end as invalid input, never as an abort.
-        return fail(std::string("cannot parse the command line: ") + e.what());
-    }
+int dispatch(config::Command& command, int argc, char** argv) {
     return std::visit(
         [argc, argv](auto& c) -> int {
             using T = std::decay_t<decltype(c)>;
@@ -214,4 +196,35 @@ int main(int argc, char** argv) {
             }
         },
         command);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    signal(SIGPIPE, SIG_IGN);
+    try {
+        crypto::init();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "porthop: %s\n", e.what());
+        return 1;
+    }
+    config::Command command;
+    try {
+        command = config::parse_command_line(argc, argv);
+    } catch (const config::ConfigError& e) {
+        return fail(e.what());
+    } catch (const std::exception& e) {
+        // A parser bug must still end as invalid input, never as an abort.
+        return fail(std::string("cannot parse the command line: ") + e.what());
+    }
+    // Each command reports its own errors; anything that still gets this far
+    // ends as one line and status 1, never as an abort.
+    try {
+        return dispatch(command, argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "porthop: unexpected error: %s\n", e.what());
+    } catch (...) {
+        std::fputs("porthop: unexpected error\n", stderr);
+    }
+    return 1;
 }

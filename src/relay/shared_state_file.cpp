@@ -8,7 +8,7 @@ SharedStateFile::SharedStateFile(std::string path, size_t workers, const Owner& 
       shares_(workers) {
     for (SavedSession& s : read_session_state(path_)) {
         size_t w = owner(s);
-        if (w < workers) restored_[w].push_back(std::move(s));
+        if (w < workers) restored_[w].push_back(s);
     }
     // Until a worker saves, the file keeps what it had for it: a worker that
     // writes first must not drop the others' sessions.

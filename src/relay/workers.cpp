@@ -45,7 +45,7 @@ uint32_t resolve_workers(const config::Options& options) {
     return options.workers;
 }
 
-Workers::Workers(event_base& base, const config::Options& options, const crypto::Key* psk, AttachSteering attach)
+Workers::Workers(event_base& base, const config::Options& options, const crypto::Key* psk, const AttachSteering& attach)
     : base_(base) {
     uint32_t count = options.role == config::Role::server ? std::max<uint32_t>(options.workers, 1) : 1;
     if (count > 1) {

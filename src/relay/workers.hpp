@@ -46,7 +46,7 @@ public:
     // 1). Where the kernel refuses the steering program, logs why and runs
     // one worker. Throws net::NetError when a socket cannot be set up.
     Workers(event_base& base, const config::Options& options, const crypto::Key* psk,
-            AttachSteering attach = net::attach_steering);
+            const AttachSteering& attach = net::attach_steering);
     ~Workers();
     Workers(const Workers&) = delete;
     Workers& operator=(const Workers&) = delete;
