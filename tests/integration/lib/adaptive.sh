@@ -78,8 +78,12 @@ echo_lab_up() {
 
 # lan_exchange PORT COUNT SECONDS: one application run from lan source port PORT
 # (the same port: the same relay session), COUNT echoed datagrams of 1..1472
-# bytes paced over SECONDS; fails unless all come back intact.
+# bytes paced over SECONDS; fails unless all come back intact. Order is not
+# asserted here (these tests count hops; the relay-pair tests assert order):
+# the lab's four namespaces and shaped links reordered one echo in 2000 once
+# (CI, 2026-12-01) with no hop in flight, and UDP promises no order.
 lan_exchange() {
-    exchange "$NS_LAN" --target "$ROUTER_LAN_IP:4433" --bind "$LAN_IP:$1" --count "$2" --spread "$3" --timeout $(( $3 + 10 )) ||
+    exchange "$NS_LAN" --target "$ROUTER_LAN_IP:4433" --bind "$LAN_IP:$1" --count "$2" --spread "$3" \
+        --timeout $(( $3 + 10 )) --allow-reorder ||
         fail "udp_exchange ($2 datagrams over $3 s) did not get them all back: $(tail -n 2 "$WORKDIR/exchange.out")"
 }
