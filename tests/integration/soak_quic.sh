@@ -58,11 +58,9 @@ while (( $(date +%s) < t_end )); do
     fi
 done
 # The idle sweep closes the last sessions (idle-timeout 5 s): poll for it.
-deadline=$((SECONDS + 15))
-until (( $(cmetric porthop_sessions) == 0 && $(smetric porthop_sessions) == 0 )); do
-    ((SECONDS < deadline)) || fail "sessions still open 15 s after the last download: client $(cmetric porthop_sessions), server $(smetric porthop_sessions)"
-    sleep 0.2   # poll interval
-done
+sessions_closed() { (( $(cmetric porthop_sessions) == 0 && $(smetric porthop_sessions) == 0 )); }
+wait_until 15 sessions_closed ||
+    fail "sessions still open 15 s after the last download: client $(cmetric porthop_sessions), server $(smetric porthop_sessions)"
 soak_row end
 c_rss1=$(proc_rss_kb "$CLIENT_PID"); c_fd1=$(proc_fds "$CLIENT_PID")
 s_rss1=$(proc_rss_kb "$SERVER_PID"); s_fd1=$(proc_fds "$SERVER_PID")

@@ -17,7 +17,8 @@ kill -KILL "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
 t_kill=$(now_ns)
 log "server relay SIGKILLed at $before bytes"
-# A gap: the client relay's datagrams meet a closed port (ICMP).
+# A deliberate duration, not a synchronisation: the one-second outage the
+# issue describes, while the client relay's datagrams meet a closed port.
 sleep 1
 lab_server_relay --state-file "$WORKDIR/server.state"
 gap_ms=$(( ($(now_ns) - t_kill) / 1000000 ))

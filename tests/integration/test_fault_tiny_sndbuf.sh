@@ -30,7 +30,7 @@ max_queue=0
 while kill -0 "$DL_PID" 2>/dev/null; do
     q=$(cmetric porthop_send_queue_bytes)
     (( ${q:-0} > max_queue )) && max_queue=$q
-    sleep 0.05
+    sleep 0.05   # the sampling period, while the download runs
 done
 cpu1=$(proc_cpu_ticks "$CLIENT_PID")
 wall_ms=$(( ($(now_ns) - t0) / 1000000 ))

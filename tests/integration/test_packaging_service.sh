@@ -59,11 +59,10 @@ wait_until 10 grep -q 'READY=1' "$WORKDIR/notify.log" || fail "no READY=1 on NOT
 grep -q 'STATUS=client relay' "$WORKDIR/notify.log" || fail "READY=1 came without STATUS=client relay...: $(cat "$WORKDIR/notify.log")"
 ok "READY=1 with $(grep -a -m1 STATUS= "$WORKDIR/notify.log")"
 # Pings every 200 ms: three must arrive within 1.2 s of READY (polled).
+three_pings() { (($(count 'WATCHDOG=1' "$WORKDIR/notify.log") >= 3)); }
 t0=$(date +%s%N)
-until (($(count 'WATCHDOG=1' "$WORKDIR/notify.log") >= 3)); do
-    (($(date +%s%N) - t0 < 1200000000)) || fail "$(count 'WATCHDOG=1' "$WORKDIR/notify.log") WATCHDOG=1 in 1.2 s with WATCHDOG_USEC=400000 (a ping every 200 ms)"
-    sleep 0.05   # poll interval
-done
+wait_until 1.2 three_pings ||
+    fail "$(count 'WATCHDOG=1' "$WORKDIR/notify.log") WATCHDOG=1 in 1.2 s with WATCHDOG_USEC=400000 (a ping every 200 ms)"
 ok "3 watchdog pings in $(( ($(date +%s%N) - t0) / 1000000 )) ms (WATCHDOG_USEC=400000)"
 
 session_echo() {  # TAG: one datagram of the test's one session (fixed source port)

@@ -123,11 +123,9 @@ qt_rebind_at_a_third() {
     local file="$WORKDIR/dl-$1/payload.bin" cap=$2
     (
         target=$(( QUIC_SIZE / 3 ))
-        deadline=$(( $(date +%s) + cap ))
-        while (( $(file_size "$file") < target )); do
-            (( $(date +%s) < deadline )) || { echo "download never reached $target bytes"; exit 1; }
-            sleep 0.05   # the poll interval
-        done
+        # shellcheck disable=SC2317  # called by wait_until
+        reached_third() { (( $(file_size "$file") >= target )); }
+        wait_until "$cap" reached_third || { echo "download never reached $target bytes"; exit 1; }
         qt_nat_range 50000-54999
         ip netns exec "$NS_ROUTER" conntrack -F 2>&1
         echo "rebound at $(file_size "$file") bytes"
