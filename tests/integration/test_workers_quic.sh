@@ -14,7 +14,7 @@ lab_start
 quic_prepare "$WORKDIR" "$QUIC_MB"
 log "ISP: flows older than 2 s or past 1 MB -> 500 kbit/s"
 lab_server_relay --workers 2
-grep -q "2 workers" "$SERVER_LOG" || fail "the server relay did not start 2 workers"
+wait_until 5 grep -q "2 workers" "$SERVER_LOG" || fail "the server relay did not start 2 workers"
 lab_client_relay
 
 check "a $QUIC_MB MiB QUIC download through a 2-worker server relay: complete, one connection, >= 5 ISP flows, one session"

@@ -34,7 +34,7 @@ start_echo "$NS_SRV" "$SRV_V4:$ECHO_PORT"
 check "plain: $CLIENTS clients (one IP and source port each, hopping over 3 ports) through a 2-worker server relay"
 start_server_relay "$SRV_V4" "$SRV_V4:$ECHO_PORT" --workers 2 --metrics "$SERVER_METRICS"
 wait_metrics "$NS_SRV" "$SERVER_METRICS" "$SERVER_PID"
-grep -q "2 workers" "$SERVER_LOG" || fail "the server relay did not start 2 workers"
+wait_until 5 grep -q "2 workers" "$SERVER_LOG" || fail "the server relay did not start 2 workers"
 # client I: three exchanges in turn from one source address, each to
 # another port of the set.
 client() {
