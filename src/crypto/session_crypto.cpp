@@ -104,20 +104,28 @@ Key load_key_file(const std::string& path) {
 
 std::optional<Header> parse_header(std::span<const std::byte> datagram, uint8_t version) {
     if (datagram.size() < kOverhead || std::to_integer<uint8_t>(datagram[0]) != version) return std::nullopt;
-    return Header{get_be64(datagram.data() + 1), get_be64(datagram.data() + 9)};
+    return Header{get_be64(datagram.data() + 1), get_be64(datagram.data() + 9), version};
 }
 
-Cipher::Cipher(const Key& psk, Direction direction, Purpose purpose) {
-    uint64_t subkey = 1 + static_cast<uint64_t>(direction) + (purpose == Purpose::probe ? 2 : 0);
-    crypto_kdf_derive_from_key(key_.bytes.data(), key_.bytes.size(), subkey, kKdfContext, psk.bytes.data());
+void put_header(std::byte* at, uint8_t version, uint64_t session_id, uint64_t counter) {
+    at[0] = std::byte{version};
+    put_be64(at + 1, session_id);
+    put_be64(at + 9, counter);
 }
+
+Key derive_key(const Key& psk, Direction direction, Purpose purpose) {
+    Key key;
+    uint64_t subkey = 1 + static_cast<uint64_t>(direction) + 2 * static_cast<uint64_t>(purpose);
+    crypto_kdf_derive_from_key(key.bytes.data(), key.bytes.size(), subkey, kKdfContext, psk.bytes.data());
+    return key;
+}
+
+Cipher::Cipher(const Key& psk, Direction direction, Purpose purpose) : key_(derive_key(psk, direction, purpose)) {}
 
 std::span<std::byte> Cipher::seal(std::byte* payload, size_t len, uint64_t session_id, uint64_t counter,
                                   uint8_t version) const {
     std::byte* header = payload - kHeaderSize;
-    header[0] = std::byte{version};
-    put_be64(header + 1, session_id);
-    put_be64(header + 9, counter);
+    put_header(header, version, session_id, counter);
     auto nonce = make_nonce(session_id, counter);
     crypto_aead_xchacha20poly1305_ietf_encrypt_detached(uc(payload), uc(payload + len), nullptr, uc(payload), len,
                                                         uc(header), kHeaderSize, nullptr, nonce.data(),

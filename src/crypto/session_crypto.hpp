@@ -21,7 +21,14 @@
 
 namespace porthop::crypto {
 
+// The first byte of a datagram says how it is sealed (docs/protocol.md):
+// 1 relay data under XChaCha20-Poly1305, 3 relay data under AES-256-GCM
+// (crypto/aes_gcm.hpp), 4 a server relay's "cipher unsupported" notice. The
+// 0x80 bit is kept for fragments (a fragment of a version-1 datagram starts
+// with 0x81).
 inline constexpr uint8_t kVersion = 1;
+inline constexpr uint8_t kAesGcmVersion = 3;
+inline constexpr uint8_t kNoticeVersion = 4;
 // First byte of a probe datagram (`porthop probe`, docs/protocol.md "Probe"):
 // same header layout, its own keys, never relayed.
 inline constexpr uint8_t kProbeVersion = 2;
@@ -63,20 +70,28 @@ Key load_key_file(const std::string& path);
 struct Header {
     uint64_t session_id = 0;
     uint64_t counter = 0;
+    uint8_t version = kVersion;
 };
 
 // The header of a datagram, or nullopt when it is too short to hold a header
 // and a tag, or of another version. Reads nothing outside `datagram`.
 std::optional<Header> parse_header(std::span<const std::byte> datagram, uint8_t version = kVersion);
+// Writes the kHeaderSize bytes of a header at `at`.
+void put_header(std::byte* at, uint8_t version, uint64_t session_id, uint64_t counter);
 
 using Direction = net::Direction;
-// The probe's directions have keys of their own, so a probe datagram never
-// opens as relay traffic and the other way round.
-enum class Purpose : uint8_t { relay, probe };
+// Each purpose has keys of its own, so a probe datagram never opens as relay
+// traffic, a notice never as data, and the other way round. aes_gcm: the
+// master keys the per-session AES-256-GCM keys are derived from.
+enum class Purpose : uint8_t { relay, probe, notice, aes_gcm };
 
-// The key of one direction, derived from the pre-shared key with
-// crypto_kdf_derive_from_key (context "porthop1", subkey id 1 upstream, 2
-// downstream, 3 and 4 the same for the probe).
+// The key of one direction and purpose, derived from the pre-shared key with
+// crypto_kdf_derive_from_key (context "porthop1", subkey id 1 + direction +
+// 2 * purpose: 1 upstream, 2 downstream, 3 and 4 the same for the probe, 5
+// and 6 for notices, 7 and 8 for the AES-256-GCM masters).
+Key derive_key(const Key& psk, Direction direction, Purpose purpose);
+
+// XChaCha20-Poly1305 under the key of one direction and purpose.
 class Cipher {
 public:
     Cipher(const Key& psk, Direction direction, Purpose purpose = Purpose::relay);

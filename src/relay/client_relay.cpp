@@ -183,6 +183,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                 }
                 uint32_t segment = Framing::kTraits.whole_runs ? batch_.segment_size(i) : 0;
                 for_each_datagram<Framing::kTraits.whole_runs>(batch_, i, [&](std::span<std::byte> datagram) {
+                    if (framing_.intercept_reply(s.framing, datagram)) return;
                     DropReason why{};
                     auto opened = framing_.open_reply(s.framing, datagram, why);
                     if (!opened) {

@@ -65,8 +65,9 @@ public:
     std::optional<std::span<std::byte>> open_reply(State&, std::span<std::byte> datagram, metrics::DropReason&) const {
         return datagram;
     }
-    // No datagram of its own on the listeners.
+    // No datagram of its own on the listeners, nor among the replies.
     bool intercept(std::span<std::byte>, const net::Address&, const net::Address&, size_t, TimePoint) { return false; }
+    bool intercept_reply(State&, std::span<std::byte>) { return false; }
 };
 
 }  // namespace porthop::relay

@@ -1,7 +1,12 @@
 #pragma once
 // Session mode's framing (docs/design.md, "Modes and framing"; docs/protocol.md): every
-// datagram is sealed in place (header before the payload, tag after it,
-// XChaCha20-Poly1305) and opened in place. Server sessions are keyed by the
+// datagram is sealed in place (header before the payload, tag after it) and
+// opened in place, under AES-256-GCM where both relays can (per-session
+// keys), else XChaCha20-Poly1305 (crypto/session_ciphers.hpp). The client
+// relay starts every session in AES-256-GCM when its CPU has it and falls
+// back to XChaCha20-Poly1305 for good once the server relay says it cannot
+// (a notice); the server relay answers each session in the cipher of its
+// latest datagram. Server sessions are keyed by the
 // 64-bit session id in each header, so replies follow the client wherever
 // it sends from (roaming); each session keeps a send counter and a replay
 // window. A coalesced receive (GRO run) is opened segment by segment in
@@ -16,6 +21,9 @@
 #include <span>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
+#include "crypto/session_ciphers.hpp"
 #include "crypto/session_crypto.hpp"
 #include "metrics/registry.hpp"
 #include "net/address.hpp"
@@ -23,6 +31,7 @@
 #include "net/mtu.hpp"
 #include "probe/probe_responder.hpp"
 #include "relay/framing_setup.hpp"
+#include "relay/new_session_limiter.hpp"
 
 namespace porthop::relay {
 
@@ -36,6 +45,7 @@ public:
         uint64_t id = 0;
         uint64_t send_counter = 0;    // this relay -> the other
         crypto::ReplayWindow window;  // the other relay -> this one
+        crypto::SessionKeys keys;     // the cipher, and its keys if AES-256-GCM
     };
     struct Inbound {
         Key key;
@@ -52,17 +62,26 @@ public:
                                            .state_file = false};
 
     explicit SessionFraming(const FramingSetup& setup)
-        : tx_(key(setup),
-              setup.options.role == config::Role::client ? crypto::Direction::upstream : crypto::Direction::downstream),
-          rx_(key(setup), setup.options.role == config::Role::client ? crypto::Direction::downstream
-                                                                     : crypto::Direction::upstream) {
+        : ciphers_(key(setup),
+                   setup.options.role == config::Role::client ? crypto::Direction::upstream
+                                                              : crypto::Direction::downstream,
+                   crypto::aes_gcm_available()),
+          metrics_(setup.metrics),
+          listeners_(setup.listeners) {
         if (setup.listeners != nullptr) {
             probe_.emplace(setup.base, setup.metrics, *setup.psk, setup.options.mtu, *setup.listeners);
+            if (!ciphers_.aes_gcm()) notices_.emplace(kNoticeRate, kNoticeBurst);
         }
+        if (!ciphers_.aes_gcm()) spdlog::info("AES-256-GCM unavailable here: session mode uses XChaCha20-Poly1305");
     }
 
-    State new_client_state() const { return State{crypto::random_session_id(), 0, {}}; }
-    State new_server_state(Key id) const { return State{id, 0, {}}; }
+    State new_client_state() const {
+        State s{crypto::random_session_id(), 0, {}, {}};
+        if (ciphers_.aes_gcm()) ciphers_.use_aes_gcm(s.keys, s.id);
+        return s;
+    }
+    // The cipher and keys come with the first datagram (accept).
+    State new_server_state(Key id) const { return State{id, 0, {}, {}}; }
     // The largest payload whose framed datagram fits the MTU towards `to`.
     size_t max_plain(uint32_t mtu, const net::Address& to) const {
         size_t room = net::max_udp_payload(mtu, to);
@@ -73,12 +92,14 @@ public:
     // tailroom for it).
     net::OutDatagram seal(State& s, net::RecvBatch& batch, size_t i, const net::Address* to,
                           const net::Address* from = nullptr) {
-        auto framed = tx_.seal(batch.data(i), batch.payload(i).size(), s.id, s.send_counter++);
+        fall_back_if_refused(s);
+        auto framed = ciphers_.seal(s.keys, batch.data(i), batch.payload(i).size(), s.id, s.send_counter++);
         return net::OutDatagram::make(framed, to, from);
     }
     // An authenticated empty datagram of session `s`, in a buffer of its own.
     std::span<const std::byte> keepalive(State& s) {
-        return tx_.seal(keepalive_buf_.data() + crypto::kHeaderSize, 0, s.id, s.send_counter++);
+        fall_back_if_refused(s);
+        return ciphers_.seal(s.keys, keepalive_buf_.data() + crypto::kHeaderSize, 0, s.id, s.send_counter++);
     }
 
     // Server side, in this order: inspect (the header), then the session of
@@ -86,7 +107,7 @@ public:
     // then the tag: an unknown id costs nothing before its tag verified),
     // and accept once the datagram counts.
     std::optional<Inbound> inspect(std::span<std::byte> datagram, const net::Address&, metrics::DropReason& why) const {
-        auto header = crypto::parse_header(datagram);
+        auto header = crypto::parse_session_header(datagram);
         if (!header) {
             why = metrics::DropReason::malformed;
             return std::nullopt;
@@ -94,20 +115,43 @@ public:
         return Inbound{header->session_id, *header};
     }
     std::optional<std::span<std::byte>> open(const State* s, const Inbound& in, std::span<std::byte> datagram,
-                                             metrics::DropReason& why) const {
+                                             metrics::DropReason& why) {
         if (s != nullptr && !s->window.check(in.header.counter)) {
             why = metrics::DropReason::replay;
             return std::nullopt;
         }
-        auto opened = rx_.open(datagram, in.header);
+        const bool aes = in.header.version == crypto::kAesGcmVersion;
+        const crypto::SessionKeys* keys = &scratch_;  // its XChaCha20-Poly1305 half needs no key of its own
+        if (s != nullptr && (!aes || s->keys.rx_ready)) {
+            keys = &s->keys;
+        } else if (aes && (scratch_id_ != in.key || !scratch_.rx_ready)) {
+            // Only the receiving key, and only until the tag verified: a
+            // flood of unknown ids costs a key derivation each, nothing kept.
+            scratch_.rx_ready = false;
+            ciphers_.derive_rx(scratch_, in.key);
+            scratch_id_ = in.key;
+        }
+        auto opened = ciphers_.open(*keys, datagram, in.header);
         if (!opened) why = metrics::DropReason::auth;
         return opened;
     }
-    void accept(State& s, const Inbound& in) const { s.window.accept(in.header.counter); }
+    // Replies go in the cipher of the session's latest datagram.
+    void accept(State& s, const Inbound& in) {
+        s.window.accept(in.header.counter);
+        if (in.header.version != crypto::kAesGcmVersion) {
+            s.keys.suite = crypto::Suite::xchacha20;
+        } else if (s.keys.suite != crypto::Suite::aes256gcm) {
+            if (!s.keys.rx_ready && scratch_id_ == s.id && scratch_.rx_ready) {
+                s.keys.rx = scratch_.rx;
+                s.keys.rx_ready = true;
+            }
+            ciphers_.use_aes_gcm(s.keys, s.id);
+        }
+    }
 
     // Client side: a reply of the server relay, on session `s`.
     std::optional<std::span<std::byte>> open_reply(State& s, std::span<std::byte> datagram,
-                                                   metrics::DropReason& why) const {
+                                                   metrics::DropReason& why) {
         auto in = inspect(datagram, net::Address{}, why);
         if (!in) return std::nullopt;
         if (in->key != s.id) {
@@ -119,11 +163,26 @@ public:
         return opened;
     }
 
-    // Probe datagrams (their own first byte) go to the probe responder.
+    // Server side: probe datagrams (their own first byte) go to the probe
+    // responder; without AES-256-GCM, a version-3 datagram gets a notice.
     bool intercept(std::span<std::byte> datagram, const net::Address& source, const net::Address& local,
                    size_t listener, TimePoint now) {
-        if (!probe_ || datagram.empty() || datagram[0] != std::byte{crypto::kProbeVersion}) return false;
+        if (datagram.empty()) return false;
+        if (datagram[0] == std::byte{crypto::kAesGcmVersion} && notices_) {
+            refuse_aes_gcm(datagram, source, local, listener, now);
+            return true;
+        }
+        if (!probe_ || datagram[0] != std::byte{crypto::kProbeVersion}) return false;
         probe_->on_datagram(datagram, source, local, listener, now);
+        return true;
+    }
+    // Client side: a server relay's notice that it cannot do AES-256-GCM
+    // (from then on every session of this relay uses XChaCha20-Poly1305).
+    bool intercept_reply(State& s, std::span<std::byte> datagram) {
+        if (datagram.empty() || datagram[0] != std::byte{crypto::kNoticeVersion}) return false;
+        if (!ciphers_.is_aes_gcm_refusal(datagram, s.id)) return false;  // then a malformed drop
+        if (aes_gcm_) spdlog::info("the server relay cannot do AES-256-GCM: falling back to XChaCha20-Poly1305");
+        aes_gcm_ = false;
         return true;
     }
 
@@ -133,8 +192,40 @@ private:
         return *setup.psk;
     }
 
-    crypto::Cipher tx_;
-    crypto::Cipher rx_;
+    void fall_back_if_refused(State& s) const {
+        if (s.keys.suite == crypto::Suite::aes256gcm && !aes_gcm_) s.keys.suite = crypto::Suite::xchacha20;
+    }
+
+    // Not a reflector: a notice is no larger than what asked for it, goes
+    // only to well-formed version-3 datagrams, and at most kNoticeRate a
+    // second (burst kNoticeBurst) to any one IP.
+    void refuse_aes_gcm(std::span<const std::byte> datagram, const net::Address& source, const net::Address& local,
+                        size_t listener, TimePoint now) {
+        metrics_.drop(metrics::DropReason::auth);  // unopened, as any datagram it cannot verify
+        auto h = crypto::parse_header(datagram, crypto::kAesGcmVersion);
+        if (!h || datagram.size() < crypto::kOverhead + crypto::SessionCiphers::kNoticePayload ||
+            listener >= listeners_->size() || !notices_->allow(source, now)) {
+            return;
+        }
+        auto framed = ciphers_.seal_notice(notice_buf_.data() + crypto::kHeaderSize, h->session_id);
+        net::OutDatagram out = net::OutDatagram::make(framed, &source, &local);
+        (*listeners_)[listener]->transmit(std::span(&out, 1));
+    }
+
+    static constexpr double kNoticeRate = 2.0;
+    static constexpr double kNoticeBurst = 4.0;
+
+    crypto::SessionCiphers ciphers_;
+    // Client: false once the server relay refused AES-256-GCM.
+    bool aes_gcm_ = ciphers_.aes_gcm();
+    // Server: the receiving key of the latest unknown AES-256-GCM session id.
+    crypto::SessionKeys scratch_;
+    uint64_t scratch_id_ = 0;
+    metrics::Registry& metrics_;
+    const std::vector<std::unique_ptr<io::Endpoint>>* listeners_;
+    // Server relay without AES-256-GCM only (128 KiB of buckets).
+    std::optional<NewSessionLimiter> notices_;
+    std::array<std::byte, crypto::kOverhead + crypto::SessionCiphers::kNoticePayload> notice_buf_{};
     // Answers `porthop probe` (server relay only).
     std::optional<probe::ProbeResponder> probe_;
     // Room for a keepalive: header, no payload, tag.

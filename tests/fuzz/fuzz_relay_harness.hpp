@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/session_ciphers.hpp"
 #include "crypto/session_crypto.hpp"
 #include "fuzz_common.hpp"
 #include "metrics/registry.hpp"
@@ -128,45 +129,70 @@ struct Learned {
 
 // Session mode's side of the harness: one pre-shared key for the process,
 // and datagrams framed with it as the other relay would (or not quite: the
-// input picks the session id and the counter, so replays and unknown ids
-// come too).
+// input picks the session id, the counter and the cipher, so replays,
+// unknown ids and a session changing cipher come too).
 class Framer {
 public:
     Framer()
         : psk_(make_key()),
-          c2s_(psk_, porthop::crypto::Direction::upstream),
-          s2c_(psk_, porthop::crypto::Direction::downstream) {}
+          c2s_(psk_, porthop::crypto::Direction::upstream, porthop::crypto::aes_gcm_available()),
+          s2c_(psk_, porthop::crypto::Direction::downstream, porthop::crypto::aes_gcm_available()) {}
     const porthop::crypto::Key& psk() const { return psk_; }
     // `payload` framed as the client relay (to_server) or the server relay
-    // would send it.
-    std::span<const uint8_t> seal(std::span<const uint8_t> payload, uint64_t id, uint64_t counter, bool to_server) {
+    // would send it; in AES-256-GCM when `aes` and this CPU has it.
+    std::span<const uint8_t> seal(std::span<const uint8_t> payload, uint64_t id, uint64_t counter, bool to_server,
+                                  bool aes = false) {
         payload = payload.first(std::min(payload.size(), kMaxUdpPayload - porthop::crypto::kOverhead));
         std::byte* at = buf_.data() + porthop::crypto::kHeaderSize;
         std::memcpy(at, payload.data(), payload.size());
-        auto framed = (to_server ? c2s_ : s2c_).seal(at, payload.size(), id, counter);
+        const porthop::crypto::SessionCiphers& c = to_server ? c2s_ : s2c_;
+        auto framed = c.seal(keys(c, to_server ? client_ : server_, id, aes), at, payload.size(), id, counter);
         return {reinterpret_cast<const uint8_t*>(framed.data()), framed.size()};
     }
-    // Opens a datagram of the client relay in place; nullopt when it does
-    // not open.
+    // Opens a datagram of the client relay (either cipher) in place; nullopt
+    // when it does not open.
     std::optional<std::pair<uint64_t, std::span<const uint8_t>>> open_from_client(std::span<const uint8_t> d) {
         std::memcpy(buf_.data(), d.data(), d.size());
         std::span<std::byte> datagram(buf_.data(), d.size());
-        auto h = porthop::crypto::parse_header(datagram);
+        auto h = porthop::crypto::parse_session_header(datagram);
         if (!h) return std::nullopt;
-        auto opened = c2s_.open(datagram, *h);
+        client_sent_aes_ = h->version == porthop::crypto::kAesGcmVersion;
+        auto opened = s2c_.open(keys(s2c_, server_, h->session_id, client_sent_aes_), datagram, *h);
         if (!opened) return std::nullopt;
         return std::pair{h->session_id,
                          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(opened->data()), opened->size())};
     }
+    // The cipher of the client relay's latest datagram: replies go in it.
+    bool client_sent_aes() const { return client_sent_aes_; }
 
 private:
+    struct Slot {
+        uint64_t id = 0;
+        porthop::crypto::SessionKeys keys;
+    };
     static porthop::crypto::Key make_key() {
         porthop::crypto::init();
         return porthop::crypto::generate_key();
     }
+    static porthop::crypto::SessionKeys& keys(const porthop::crypto::SessionCiphers& c, Slot& slot, uint64_t id,
+                                              bool aes) {
+        if (aes && c.aes_gcm()) {
+            if (slot.id != id || !slot.keys.tx_ready) {
+                slot.keys = porthop::crypto::SessionKeys{};
+                c.use_aes_gcm(slot.keys, id);
+                slot.id = id;
+            }
+            slot.keys.suite = porthop::crypto::Suite::aes256gcm;
+        } else {
+            slot.keys.suite = porthop::crypto::Suite::xchacha20;
+        }
+        return slot.keys;
+    }
     porthop::crypto::Key psk_;
-    porthop::crypto::Cipher c2s_;
-    porthop::crypto::Cipher s2c_;
+    porthop::crypto::SessionCiphers c2s_;
+    porthop::crypto::SessionCiphers s2c_;
+    Slot client_, server_;
+    bool client_sent_aes_ = false;
     std::array<std::byte, kMaxUdpPayload + 64> buf_{};
 };
 

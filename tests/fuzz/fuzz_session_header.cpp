@@ -1,5 +1,7 @@
-// Session mode's datagram protection (src/crypto/session_crypto.hpp): any
-// datagram through crypto::parse_header and Cipher::open under a fixed key
+// Session mode's datagram protection (src/crypto/session_crypto.hpp,
+// session_ciphers.hpp): any datagram through crypto::parse_header /
+// parse_session_header and Cipher::open / SessionCiphers::open (both
+// ciphers, AES-256-GCM where the CPU has it) under a fixed key
 // (never a crash, never a read outside the datagram, never a forged
 // plaintext); seal -> open round trips; and crypto::ReplayWindow against a
 // plain model (a set of accepted counters) over a sequence of counters taken
@@ -9,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "crypto/session_ciphers.hpp"
 #include "crypto/session_crypto.hpp"
 #include "fuzz_common.hpp"
 
@@ -32,6 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;
     static const crypto::Cipher c2s(key_of(7), crypto::Direction::upstream);
     static const crypto::Cipher s2c(key_of(7), crypto::Direction::downstream);
+    static const bool aes = crypto::aes_gcm_available();
+    static const crypto::SessionCiphers client(key_of(7), crypto::Direction::upstream, aes);
+    static const crypto::SessionCiphers server(key_of(7), crypto::Direction::downstream, aes);
     porthop_fuzz::Reader r(data, size);
     const uint8_t mode = r.u8();
 
@@ -47,6 +53,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto plain = c2s.open(dgram, *h);
         // Random bytes never carry a valid tag (2^-128).
         FUZZ_CHECK(!plain.has_value());
+        if (auto any = crypto::parse_session_header(dgram)) {
+            crypto::SessionKeys keys;
+            if (aes) server.derive_rx(keys, any->session_id);
+            FUZZ_CHECK(!server.open(keys, dgram, *any).has_value());
+        }
     } else if (mode % 3 == 1) {
         // seal -> parse -> open round trip; the other direction's key and
         // any flipped byte must fail.
@@ -71,6 +82,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(plain.has_value());
         FUZZ_CHECK(plain->size() == payload.size());
         FUZZ_CHECK(payload.empty() || std::memcmp(plain->data(), payload.data(), payload.size()) == 0);
+        if (aes) {
+            // The same through AES-256-GCM with the session's own keys; another
+            // session's keys and any flipped byte must fail.
+            crypto::SessionKeys ck, sk, other;
+            client.use_aes_gcm(ck, id);
+            server.use_aes_gcm(sk, id);
+            server.use_aes_gcm(other, id ^ 1);
+            if (!payload.empty()) std::memcpy(buf.data() + crypto::kHeaderSize, payload.data(), payload.size());
+            auto wire = client.seal(ck, buf.data() + crypto::kHeaderSize, payload.size(), id, counter);
+            auto ha = crypto::parse_session_header(wire);
+            FUZZ_CHECK(ha.has_value() && ha->version == crypto::kAesGcmVersion);
+            copy.assign(wire.begin(), wire.end());
+            FUZZ_CHECK(!server.open(other, copy, *ha).has_value());
+            copy.assign(wire.begin(), wire.end());
+            copy[flip % copy.size()] ^= std::byte{1};
+            if (auto h2 = crypto::parse_session_header(copy)) FUZZ_CHECK(!server.open(sk, copy, *h2).has_value());
+            auto opened = server.open(sk, wire, *ha);
+            FUZZ_CHECK(opened.has_value() && opened->size() == payload.size());
+            FUZZ_CHECK(payload.empty() || std::memcmp(opened->data(), payload.data(), payload.size()) == 0);
+        }
     } else {
         // The replay window against a model.
         crypto::ReplayWindow w;

@@ -12,6 +12,7 @@
 #include <set>
 #include <vector>
 
+#include "crypto/aes_gcm.hpp"
 #include "crypto/session_crypto.hpp"
 #include "loop/event_base.hpp"
 #include "metrics/registry.hpp"
@@ -75,9 +76,15 @@ struct Harness {
     std::vector<std::byte> payload = std::vector<std::byte>(1200, std::byte{0x5a});
     config::Options client_options;
 
+    // Which relays may use AES-256-GCM (session mode): both where the CPU
+    // has it, neither, or only the client (a server relay on a CPU without
+    // it, played through PORTHOP_NO_AESGCM).
+    enum class Aes { where_available, nowhere, client_only };
+
     // adaptive: the client relay also hops on stall and slowdown.
     explicit Harness(const char* client_listen = "127.0.0.1", config::Mode mode = config::Mode::plain,
-                     bool adaptive = false) {
+                     bool adaptive = false, Aes aes = Aes::where_available) {
+        if (aes != Aes::where_available) ::setenv("PORTHOP_NO_AESGCM", "1", 1);
         crypto::init();
         psk = crypto::generate_key();
         auto lo = *net::Address::parse_ip("127.0.0.1", 0);
@@ -116,6 +123,7 @@ struct Harness {
                 }
             } catch (const net::NetError&) {}
         }
+        if (aes == Aes::client_only) ::unsetenv("PORTHOP_NO_AESGCM");
         if (!server) throw std::runtime_error("no free port range for the server relay");
 
         config::Options co;
@@ -141,6 +149,7 @@ struct Harness {
             client_addr = c->listen_address();
             client = std::move(c);
         }
+        ::unsetenv("PORTHOP_NO_AESGCM");
     }
 
     // Sends `count` datagrams from the app and runs the loop until they are
@@ -307,6 +316,52 @@ TEST(RelayLoopbackSession, HotPathAllocatesNothingPerDatagram) {
     // Hops (each a fresh source socket) happened while counting.
     EXPECT_GT(h.client_metrics.get(metrics::Family::hops, metrics::HopReason::interval), hops_before);
     EXPECT_EQ(g_allocations.load(), 0u);
+}
+
+TEST(RelayLoopbackSession, HotPathAllocatesNothingPerDatagramWithXChaCha20) {
+    if (!PORTHOP_COUNT_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under sanitizers";
+    Harness h("127.0.0.1", config::Mode::session, false, Harness::Aes::nowhere);
+    ASSERT_EQ(h.round_trip(100), 100u);
+    g_allocations = 0;
+    g_counting = true;
+    size_t back = h.round_trip(5000);
+    g_counting = false;
+    EXPECT_EQ(back, 5000u);
+    EXPECT_EQ(g_allocations.load(), 0u);
+}
+
+// The client relay starts in AES-256-GCM; the server relay cannot open it,
+// answers with a notice, and from then on the client relay seals in
+// XChaCha20-Poly1305: what was lost before is at most the first round trip.
+TEST(RelayLoopbackSession, ClientFallsBackToXChaCha20WhenTheServerLacksAesGcm) {
+    crypto::init();
+    if (!crypto::aes_gcm_available()) GTEST_SKIP() << "this CPU has no AES-256-GCM";
+    Harness h("127.0.0.1", config::Mode::session, false, Harness::Aes::client_only);
+    std::array<std::byte, 2048> buf;
+    auto next_send = std::chrono::steady_clock::now();
+    // One datagram a millisecond until the first echo comes back.
+    ASSERT_TRUE(run_until(h, [&] {
+        if (std::chrono::steady_clock::now() >= next_send) {
+            ::sendto(h.app.fd(), h.payload.data(), h.payload.size(), 0, h.client_addr.sockaddr_ptr(),
+                     h.client_addr.length());
+            next_send += 1ms;
+        }
+        return ::recv(h.app.fd(), buf.data(), buf.size(), MSG_DONTWAIT) > 0;
+    }));
+    EXPECT_GE(drops(h.server_metrics, metrics::DropReason::auth), 1u);  // the refused AES-256-GCM ones
+    run_until(h, [&] { return false; }, 50ms);
+    while (::recv(h.app.fd(), buf.data(), buf.size(), MSG_DONTWAIT) > 0) {
+    }
+    EXPECT_EQ(h.round_trip(200), 200u);
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::sessions_opened), 1u);
+    EXPECT_EQ(drops(h.client_metrics, metrics::DropReason::malformed), 0u);
+    EXPECT_EQ(drops(h.client_metrics, metrics::DropReason::auth), 0u);
+}
+
+TEST(RelayLoopbackSession, BothRelaysWithoutAesGcmUseXChaCha20) {
+    Harness h("127.0.0.1", config::Mode::session, false, Harness::Aes::nowhere);
+    EXPECT_EQ(h.round_trip(200), 200u);
+    EXPECT_EQ(drops(h.server_metrics, metrics::DropReason::auth), 0u);
 }
 
 TEST(RelayLoopbackSession, SourcePortChangesAcrossHops) {
