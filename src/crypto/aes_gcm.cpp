@@ -55,8 +55,7 @@ std::optional<std::span<std::byte>> AesGcmKey::open(std::span<std::byte> datagra
     size_t len = datagram.size() - kOverhead;
     auto nonce = make_nonce(h.counter);
     if (crypto_aead_aes256gcm_decrypt_detached_afternm(uc(body), nullptr, uc(body), len, uc(body + len),
-                                                       uc(datagram.data()), kHeaderSize, nonce.data(),
-                                                       &state_) != 0) {
+                                                       uc(datagram.data()), kHeaderSize, nonce.data(), &state_) != 0) {
         return std::nullopt;
     }
     return std::span<std::byte>(body, len);

@@ -1,6 +1,6 @@
 #pragma once
 // Session mode's second cipher (docs/protocol.md, "Ciphers"): AES-256-GCM
-// (libsodium, AES-NI + PCLMUL), about four times cheaper than
+// (libsodium, AES-NI + PCLMUL), about half the cost of
 // XChaCha20-Poly1305 on CPUs that have those instructions. Its 96-bit nonce
 // cannot hold a session id and a counter, so every session has keys of its
 // own (derived from a direction's master key and the session id) and the

@@ -50,8 +50,8 @@ public:
 
     // Seals in place in the session's suite (as Cipher::seal); `flags` is
     // OR-ed into the version byte (0x80 marks a fragment).
-    std::span<std::byte> seal(const SessionKeys& keys, std::byte* payload, size_t len, uint64_t id,
-                              uint64_t counter, uint8_t flags = 0) const {
+    std::span<std::byte> seal(const SessionKeys& keys, std::byte* payload, size_t len, uint64_t id, uint64_t counter,
+                              uint8_t flags = 0) const {
         auto version = static_cast<uint8_t>(static_cast<uint8_t>(keys.suite) | flags);
         if (keys.suite == Suite::aes256gcm) return keys.tx.seal(payload, len, id, counter, version);
         return tx_.seal(payload, len, id, counter, version);

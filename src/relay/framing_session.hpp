@@ -62,10 +62,10 @@ public:
                                            .state_file = false};
 
     explicit SessionFraming(const FramingSetup& setup)
-        : ciphers_(key(setup),
-                   setup.options.role == config::Role::client ? crypto::Direction::upstream
-                                                              : crypto::Direction::downstream,
-                   crypto::aes_gcm_available()),
+        : ciphers_(
+              key(setup),
+              setup.options.role == config::Role::client ? crypto::Direction::upstream : crypto::Direction::downstream,
+              crypto::aes_gcm_available()),
           metrics_(setup.metrics),
           listeners_(setup.listeners) {
         if (setup.listeners != nullptr) {
@@ -150,8 +150,7 @@ public:
     }
 
     // Client side: a reply of the server relay, on session `s`.
-    std::optional<std::span<std::byte>> open_reply(State& s, std::span<std::byte> datagram,
-                                                   metrics::DropReason& why) {
+    std::optional<std::span<std::byte>> open_reply(State& s, std::span<std::byte> datagram, metrics::DropReason& why) {
         auto in = inspect(datagram, net::Address{}, why);
         if (!in) return std::nullopt;
         if (in->key != s.id) {

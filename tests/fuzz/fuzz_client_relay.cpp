@@ -122,7 +122,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     if (!opened) return;
                     seen_id = opened->first;
                     if (echo)
-                        send_to(fd, w.framer.seal(opened->second, seen_id, counter++, false, w.framer.client_sent_aes()),
+                        send_to(fd,
+                                w.framer.seal(opened->second, seen_id, counter++, false, w.framer.client_sent_aes()),
                                 from);
                 });
             }
@@ -148,7 +149,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 if (const sockaddr_in* s = sessions.pick(r.u8())) {
                     auto p = next_payload(r);
                     // Session mode: framed, with a counter that may be new, old or replayed.
-                    if (session && (op & 0x10) == 0) p = w.framer.seal(p, seen_id, counter - (r.u8() & 3), false, w.framer.client_sent_aes());
+                    if (session && (op & 0x10) == 0)
+                        p = w.framer.seal(p, seen_id, counter - (r.u8() & 3), false, w.framer.client_sent_aes());
                     send_to(w.servers[(op >> 3) & 3], p, *s);
                 }
                 break;

@@ -339,19 +339,25 @@ TEST(RelayLoopbackSession, ClientFallsBackToXChaCha20WhenTheServerLacksAesGcm) {
     Harness h("127.0.0.1", config::Mode::session, false, Harness::Aes::client_only);
     std::array<std::byte, 2048> buf;
     auto next_send = std::chrono::steady_clock::now();
+    uint64_t sent = 0;
     // One datagram a millisecond until the first echo comes back.
     ASSERT_TRUE(run_until(h, [&] {
         if (std::chrono::steady_clock::now() >= next_send) {
             ::sendto(h.app.fd(), h.payload.data(), h.payload.size(), 0, h.client_addr.sockaddr_ptr(),
                      h.client_addr.length());
+            ++sent;
             next_send += 1ms;
         }
         return ::recv(h.app.fd(), buf.data(), buf.size(), MSG_DONTWAIT) > 0;
     }));
-    EXPECT_GE(drops(h.server_metrics, metrics::DropReason::auth), 1u);  // the refused AES-256-GCM ones
-    run_until(h, [&] { return false; }, 50ms);
-    while (::recv(h.app.fd(), buf.data(), buf.size(), MSG_DONTWAIT) > 0) {
-    }
+    // Every datagram sent so far was either refused (AES-256-GCM, an auth
+    // drop) or relayed and echoed; then none is left in flight.
+    auto up = [&] { return h.server_metrics.get(metrics::Family::packets, metrics::Direction::upstream); };
+    auto down = [&] { return h.client_metrics.get(metrics::Family::packets, metrics::Direction::downstream); };
+    ASSERT_TRUE(run_until(
+        h, [&] { return drops(h.server_metrics, metrics::DropReason::auth) + up() == sent && down() == up(); }));
+    EXPECT_GE(drops(h.server_metrics, metrics::DropReason::auth), 1u);
+    while (::recv(h.app.fd(), buf.data(), buf.size(), MSG_DONTWAIT) > 0) {}
     EXPECT_EQ(h.round_trip(200), 200u);
     EXPECT_EQ(h.server_metrics.get(metrics::Family::sessions_opened), 1u);
     EXPECT_EQ(drops(h.client_metrics, metrics::DropReason::malformed), 0u);
