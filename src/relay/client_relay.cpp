@@ -169,6 +169,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
 
         uint64_t bytes = 0;
         size_t relayed = 0;
+        bool answered = false;  // a keepalive came back: the path works
         {
             Outbox<Endpoint> out(*downstream_);
             for (size_t i = 0; i < r.count; ++i) {
@@ -189,6 +190,10 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                         metrics_.drop(why);
                         return;
                     }
+                    if (Framing::kTraits.keepalive && opened->empty()) {
+                        answered = true;  // the server relay's answer, never the application's
+                        return;
+                    }
                     net::OutDatagram d = net::OutDatagram::make(*opened, &s.peer, &s.local);
                     d.segment = segment;
                     out.push(d);
@@ -198,8 +203,10 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
             }
             if (relayed != 0) {
                 s.hop.received(bytes);
-                s.adaptive.received(bytes);
                 s.last_active = now;
+            }
+            if (relayed != 0 || answered) {
+                s.adaptive.received(bytes);
                 s.last_reply = now;
             }
         }
@@ -209,11 +216,14 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
 
 // Straight to the kernel, not through the endpoint: a keepalive is not a
 // relayed datagram (no counters), and one lost to a full socket buffer is
-// simply sent again a second later.
+// simply sent again a second later. The server relay answers it, so it arms
+// the stall detector like a send: a silent application (a download-only QUIC
+// client) behind a blackholed port still gets its stall hop.
 template <typename Framing>
 void ClientRelay<Framing>::send_keepalive(Session& s, TimePoint now) {
     if constexpr (Framing::kTraits.keepalive) {
         s.last_keepalive = now;
+        s.adaptive.sent(now, 0);
         Endpoint& up = *s.up[s.current];
         if (!up.is_open()) return;
         net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &s.target);

@@ -231,8 +231,11 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
                 if (s == nullptr) return;
                 s->listener = index;
                 if (wildcard) s->local = local;
-                // A keepalive: roaming only, nothing to relay.
-                if (Framing::kTraits.keepalive && plain.empty()) return;
+                // A keepalive: roaming, and one answer; nothing to relay.
+                if (Framing::kTraits.keepalive && plain.empty()) {
+                    answer_keepalive(*s);
+                    return;
+                }
                 s->bytes_up += plain.size();
                 net::OutDatagram out = net::OutDatagram::make(plain, nullptr);
                 out.segment = segment;
@@ -254,6 +257,18 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
             }
         });
         if (r.count < net::kBatchSize) break;
+    }
+}
+
+// One keepalive back for each keepalive that verified (a replayed one never
+// gets here: no amplification), straight to the kernel like the client's:
+// the client relay's stall detector counts it as a reply, so a silent
+// application behind a blackholed port still gets its stall hop.
+template <typename Framing>
+void ServerRelay<Framing>::answer_keepalive(Session& s) {
+    if constexpr (Framing::kTraits.keepalive) {
+        net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &s.peer, &s.local);
+        net::send_batch(listeners_[s.listener]->socket(), std::span(&d, 1));
     }
 }
 

@@ -143,6 +143,16 @@ struct Harness {
         }
     }
 
+    // A new client relay (session mode) with options `co` in place of the
+    // harness's.
+    void replace_session_client(const config::Options& co) {
+        client.reset();
+        auto c = std::make_unique<relay::ClientRelay<relay::SessionFraming>>(*base, client_metrics, co, &psk);
+        session_client = c.get();
+        client_addr = c->listen_address();
+        client = std::move(c);
+    }
+
     // Sends `count` datagrams from the app and runs the loop until they are
     // all echoed back; returns how many came back.
     size_t round_trip(size_t count) {
@@ -423,6 +433,89 @@ TEST(RelayLoopbackSession, OversizeDatagramsAreDroppedAndCounted) {
     h.payload.assign(1440, std::byte{1});
     ::sendto(h.app.fd(), h.payload.data(), h.payload.size(), 0, h.client_addr.sockaddr_ptr(), h.client_addr.length());
     ASSERT_TRUE(run_until(h, [&] { return drops(h.client_metrics, metrics::DropReason::oversize) == 1; }));
+}
+
+// Keepalives (docs/protocol.md, "Keepalives"): the server relay answers each
+// one, so that the client relay's stall detector can judge a path on which the
+// application sends nothing.
+
+TEST(RelayLoopbackSession, ServerAnswersEachKeepaliveOnceAndRelaysNothing) {
+    Harness h("127.0.0.1", config::Mode::session);
+    crypto::Cipher tx(h.psk, crypto::Direction::upstream);
+    crypto::Cipher rx(h.psk, crypto::Direction::downstream);
+    auto peer = net::UdpSocket::open(AF_INET);
+    peer.bind(*net::Address::parse_ip("127.0.0.1", 0));
+    auto to = *net::Address::parse_ip("127.0.0.1", h.ports.ports[2]);
+    const uint64_t id = 0x0123456789abcdefull;
+    std::array<std::byte, 2048> buf{};
+    auto send = [&](size_t size, uint64_t counter, std::vector<std::byte>* copy = nullptr) {
+        auto framed = tx.seal(buf.data() + 64, size, id, counter);
+        if (copy) copy->assign(framed.begin(), framed.end());
+        ::sendto(peer.fd(), framed.data(), framed.size(), 0, to.sockaddr_ptr(), to.length());
+    };
+    // The size of the next reply's payload, or -1 for none yet.
+    auto reply = [&]() -> ssize_t {
+        ssize_t n = ::recv(peer.fd(), buf.data() + 64, 1500, MSG_DONTWAIT);
+        if (n <= 0) return -1;
+        std::span<std::byte> d(buf.data() + 64, static_cast<size_t>(n));
+        auto hdr = crypto::parse_header(d);
+        if (!hdr || hdr->session_id != id) return -2;
+        auto plain = rx.open(d, *hdr);
+        return plain ? static_cast<ssize_t>(plain->size()) : -2;
+    };
+
+    send(100, 0);
+    ssize_t got = -1;
+    ASSERT_TRUE(run_until(h, [&] { return (got = reply()) != -1; }));
+    EXPECT_EQ(got, 100);
+    std::vector<std::byte> keepalive;
+    send(0, 1, &keepalive);
+    ASSERT_TRUE(run_until(h, [&] { return (got = reply()) != -1; }));
+    EXPECT_EQ(got, 0);  // an authenticated empty datagram of the session
+    // A replayed keepalive gets nothing: one answer per keepalive.
+    ::sendto(peer.fd(), keepalive.data(), keepalive.size(), 0, to.sockaddr_ptr(), to.length());
+    ASSERT_TRUE(run_until(h, [&] { return drops(h.server_metrics, metrics::DropReason::replay) == 1; }));
+    EXPECT_EQ(reply(), -1);
+    // Only the data went upstream.
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::bytes, metrics::Direction::upstream), 100u);
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::packets, metrics::Direction::upstream), 1u);
+}
+
+namespace {
+// A client relay that hops only on a stall (500 ms), for a silent application.
+config::Options stall_only(config::Options co) {
+    co.hop_interval = 600s;
+    co.hop_on_stall = 500ms;
+    return co;
+}
+}  // namespace
+
+TEST(RelayLoopbackSession, AnsweredKeepalivesNeitherStallASilentSessionNorReachTheApplication) {
+    Harness h("127.0.0.1", config::Mode::session);
+    h.replace_session_client(stall_only(h.client_options));
+    ASSERT_EQ(h.round_trip(1), 1u);
+    // The application now only listens; keepalives go out after 1 s.
+    auto until = std::chrono::steady_clock::now() + 3s;
+    std::array<std::byte, 2048> buf;
+    size_t delivered = 0;
+    while (std::chrono::steady_clock::now() < until) {
+        event_base_loop(h.base.get(), EVLOOP_NONBLOCK);
+        while (::recv(h.app.fd(), buf.data(), buf.size(), MSG_DONTWAIT) >= 0) ++delivered;
+    }
+    EXPECT_EQ(h.client_metrics.get(metrics::Family::hops, metrics::HopReason::stall), 0u);
+    EXPECT_EQ(delivered, 0u);
+}
+
+TEST(RelayLoopbackSession, SilentApplicationBehindADeadPathGetsAStallHop) {
+    Harness h("127.0.0.1", config::Mode::session);
+    h.replace_session_client(stall_only(h.client_options));
+    ASSERT_EQ(h.round_trip(1), 1u);
+    // The path dies after the last reply and the application sends nothing
+    // more (a download-only QUIC client waiting for data): only the
+    // keepalive, unanswered, can reveal the stall.
+    h.server->shutdown();
+    EXPECT_TRUE(run_until(
+        h, [&] { return h.client_metrics.get(metrics::Family::hops, metrics::HopReason::stall) >= 1; }, 5s));
 }
 
 // ---------------------------------------------------------------------------
