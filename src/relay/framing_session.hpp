@@ -23,6 +23,7 @@
 #include "net/mtu.hpp"
 #include "probe/probe_responder.hpp"
 #include "relay/framing_setup.hpp"
+#include "relay/session_state_file.hpp"
 
 namespace porthop::relay {
 
@@ -36,20 +37,20 @@ public:
         uint64_t id = 0;
         uint64_t send_counter = 0;    // this relay -> the other
         crypto::ReplayWindow window;  // the other relay -> this one
+        uint64_t reserved = 0;        // --state-file: the send counter saved for a restart
     };
     struct Inbound {
         Key key;
         crypto::Header header;
     };
 
-    // No --state-file yet (issue 16).
     static constexpr FramingTraits kTraits{.name = "session",
                                            .whole_runs = false,
                                            .coalesce_plain = false,
                                            .coalesce_framed = true,
                                            .hop_source_port = true,
                                            .keepalive = true,
-                                           .state_file = false};
+                                           .state_file = true};
 
     explicit SessionFraming(const FramingSetup& setup)
         : tx_(key(setup),
@@ -62,7 +63,7 @@ public:
     }
 
     State new_client_state() const { return State{crypto::random_session_id(), 0, {}}; }
-    State new_server_state(Key id) const { return State{id, 0, {}}; }
+    State new_server_state(Key id) const { return State{id, counter_start_, {}}; }
     // The largest payload whose framed datagram fits the MTU towards `to`.
     size_t max_plain(uint32_t mtu, const net::Address& to) const {
         size_t room = net::max_udp_payload(mtu, to);
@@ -119,6 +120,33 @@ public:
         return opened;
     }
 
+    // --state-file (docs/design.md, "Restarts"): a session comes back with
+    // its id, its replay window's newest counter (everything up to it is
+    // refused) and a send counter kCounterMargin beyond the one in use when
+    // it was saved; it is saved again before the counter gets within half the
+    // margin of that, so a restart never reuses a nonce.
+    static constexpr uint64_t kCounterMargin = uint64_t{1} << 20;
+    // Each start with the state file is a generation; a session unknown to
+    // the file (opened after the last save) starts its server counter at
+    // generation << 40, beyond any counter an earlier process sent.
+    void start_generation(uint64_t generation) { counter_start_ = generation << 40; }
+    Key saved_key(const SavedSession& saved) const { return saved.id; }
+    void save(const State& s, SavedSession& out) const {
+        out.id = s.id;
+        out.send_next = s.send_counter + kCounterMargin;
+        out.recv_newest = s.window.newest();
+    }
+    void saved(State& s, const SavedSession& out) const { s.reserved = out.send_next; }
+    bool save_due(const State& s) const { return s.send_counter + kCounterMargin / 2 >= s.reserved; }
+    static State restore(const SavedSession& saved) {
+        State s{saved.id, saved.send_next, {}};
+        uint64_t oldest = saved.recv_newest > crypto::ReplayWindow::kWindow
+                              ? saved.recv_newest - crypto::ReplayWindow::kWindow + 1
+                              : 0;
+        for (uint64_t c = oldest; c <= saved.recv_newest; ++c) s.window.accept(c);
+        return s;
+    }
+
     // Probe datagrams (their own first byte) go to the probe responder.
     bool intercept(std::span<std::byte> datagram, const net::Address& source, const net::Address& local,
                    size_t listener, TimePoint now) {
@@ -137,6 +165,7 @@ private:
     crypto::Cipher rx_;
     // Answers `porthop probe` (server relay only).
     std::optional<probe::ProbeResponder> probe_;
+    uint64_t counter_start_ = 0;
     // Room for a keepalive: header, no payload, tag.
     std::array<std::byte, crypto::kOverhead + 16> keepalive_buf_{};
 };

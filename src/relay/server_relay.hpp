@@ -85,6 +85,7 @@ private:
     uint64_t batch_seq_ = 0;
     bool state_dirty_ = false;  // sessions opened or closed since the state file was written
     TimePoint state_written_{};
+    uint64_t generation_ = 0;  // of --state-file: this start's
 };
 
 }  // namespace porthop::relay
