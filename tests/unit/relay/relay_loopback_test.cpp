@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <new>
 #include <set>
 #include <vector>
@@ -74,6 +75,7 @@ struct Harness {
     net::RecvBatch echo_batch;
     std::vector<std::byte> payload = std::vector<std::byte>(1200, std::byte{0x5a});
     config::Options client_options;
+    config::Options server_options;
 
     // adaptive: the client relay also hops on stall and slowdown.
     explicit Harness(const char* client_listen = "127.0.0.1", config::Mode mode = config::Mode::plain,
@@ -105,6 +107,7 @@ struct Harness {
             so.listen_ports = ports;
             so.upstream = echo.local_address();
             so.mode = mode;
+            server_options = so;
             try {
                 if (mode == config::Mode::session) {
                     auto s =
@@ -151,6 +154,15 @@ struct Harness {
         session_client = c.get();
         client_addr = c->listen_address();
         client = std::move(c);
+    }
+
+    // The session-mode server relay stopped and a new one started on the
+    // same ports with `so` (the client relay and the echo stay).
+    void restart_session_server(const config::Options& so) {
+        server.reset();
+        auto s = std::make_unique<relay::ServerRelay<relay::SessionFraming>>(*base, server_metrics, so, &psk);
+        session_server = s.get();
+        server = std::move(s);
     }
 
     // Sends `count` datagrams from the app and runs the loop until they are
@@ -516,6 +528,33 @@ TEST(RelayLoopbackSession, SilentApplicationBehindADeadPathGetsAStallHop) {
     h.server->shutdown();
     EXPECT_TRUE(run_until(
         h, [&] { return h.client_metrics.get(metrics::Family::hops, metrics::HopReason::stall) >= 1; }, 5s));
+}
+
+// --state-file in session mode (docs/protocol.md, "Restarts"): a server relay
+// that crashed and came back with its file carries the session on. Without
+// the file the new process would answer with counters from 0 again, which
+// the client relay refuses as replays (and which reuse nonces).
+TEST(RelayLoopbackSession, ServerRestartedWithItsStateFileCarriesTheSessionOn) {
+    Harness h("127.0.0.1", config::Mode::session);
+    char dir[] = "/tmp/porthop-restart-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    config::Options so = h.server_options;
+    so.state_file = std::string(dir) + "/server.state";
+    h.restart_session_server(so);
+    ASSERT_EQ(h.round_trip(3000), 3000u);  // well past the replay window
+    // What a crash leaves: the file as last saved (the session, saved when it
+    // opened), not the one the orderly shutdown below writes.
+    std::string crash_copy = so.state_file + ".crash";
+    std::filesystem::copy_file(so.state_file, crash_copy);
+    h.server.reset();
+    std::filesystem::rename(crash_copy, so.state_file);
+    h.restart_session_server(so);
+    ASSERT_EQ(h.server->sessions(), 1u);
+    EXPECT_EQ(h.round_trip(100), 100u);
+    EXPECT_EQ(h.server->sessions(), 1u);
+    EXPECT_EQ(drops(h.client_metrics, metrics::DropReason::replay), 0u);
+    h.server.reset();
+    std::filesystem::remove_all(dir);
 }
 
 // ---------------------------------------------------------------------------
