@@ -105,7 +105,7 @@ constexpr Spec kSpecs[] = {
      Reload::restart, field<&Options::upstream>(),
      [](const Validator& v, std::string_view n, Options& o) { o.upstream = v.host_port(n, "127.0.0.1:443"); },
      Phase::address, true},
-    {"state-file", kServer, Kind::text, "PATH",
+    {"state-file", kRelays, Kind::text, "PATH",
      "Save sessions here and take them back after a restart, so QUIC connections survive it (default: off)",
      Reload::restart, field<&Options::state_file>(),
      [](const Validator& v, std::string_view n, Options& o) {

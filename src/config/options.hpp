@@ -44,8 +44,8 @@ struct Options {
 
     // server: --upstream HOST:PORT, resolved at start
     net::Address upstream;
-    // server: --state-file PATH: sessions saved there, taken back on restart
-    // (plain mode); empty: off.
+    // both relays: --state-file PATH: sessions saved there, taken back on
+    // restart (both modes); empty: off.
     std::string state_file;
 
     // server: --workers N|auto, threads each with its own loop, sockets and

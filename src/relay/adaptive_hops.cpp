@@ -28,7 +28,7 @@ void AdaptiveHops::Guard::judged(bool helped) {
 std::optional<metrics::HopReason> AdaptiveHops::tick(const AdaptivePolicy& policy, TimePoint now) {
     record_interval(now);
     if (stall_.judging) {
-        if (down_ != down_at_stall_hop_) {
+        if (replies_ != replies_at_stall_hop_) {
             stall_.judged(true);
         } else if (now >= stall_.judge_until) {
             stall_.judged(false);
@@ -45,7 +45,7 @@ std::optional<metrics::HopReason> AdaptiveHops::tick(const AdaptivePolicy& polic
 
     if (policy.stall.count() != 0 && waiting_ && now - waiting_since_ >= policy.stall && stall_.open(now)) {
         waiting_ = false;  // only a new send starts a new wait
-        down_at_stall_hop_ = down_;
+        replies_at_stall_hop_ = replies_;
         stall_.hopped(now, std::max(kStallAnswer, policy.stall));
         adapted_ = true;
         last_adaptive_ = now;

@@ -5,7 +5,8 @@
 // packet. tick() says when the session should hop and why.
 //
 // stall: the session sent upstream and nothing at all came back for the
-//   stall time (a blackholed port). An idle session sends nothing, so it
+//   stall time (a blackholed port). A keepalive counts as a send (session
+//   mode: the server relay answers it). An idle session sends nothing, so it
 //   never stalls; after a stall hop only a new send starts a new wait, so a
 //   session that goes quiet hops at most once.
 // slowdown: the downstream rate fell below 1/kSlowdownRatio of the best rate
@@ -14,13 +15,14 @@
 //   down and the application still sends upstream (a throttled flow). A pause
 //   (nothing comes down) is not a slowdown.
 // Guard against hop storms: at most one adaptive hop per kMinGap. Each
-// adaptive hop is then judged: a stall hop helped if anything came back
-// within max(kStallAnswer, the stall time); a slowdown hop helped if the rate
-// climbed to kHelpedRatio times the throttled rate (and kPeakFloor) within
-// kEvaluation. A hop that did not help means the cause was not the port (the
-// application paused or slowed down, or the server relay is down): no hop for
-// the same reason for kBackoffFirst, doubling up to kBackoffMax while hops keep
-// not helping; a hop that helped resets that reason's guard to kMinGap.
+// adaptive hop is then judged: a stall hop helped if anything (even an
+// answered keepalive) came back within max(kStallAnswer, the stall time); a
+// slowdown hop helped if the rate climbed to kHelpedRatio times the throttled
+// rate (and kPeakFloor) within kEvaluation. A hop that did not help means the
+// cause was not the port (the application paused or slowed down, or the
+// server relay is down): no hop for the same reason for kBackoffFirst,
+// doubling up to kBackoffMax while hops keep not helping; a hop that helped
+// resets that reason's guard to kMinGap.
 
 #include <array>
 #include <cstddef>
@@ -66,9 +68,12 @@ public:
         }
         up_ += bytes;
     }
+    // Any reply counts, even an empty one (an answered keepalive): the
+    // path works.
     void received(uint64_t bytes) {
         waiting_ = false;
         down_ += bytes;
+        ++replies_;
     }
 
     // The timer: the reason to hop now, if any. The caller hops (any port
@@ -130,7 +135,8 @@ private:
     bool adapted_ = false;
     TimePoint last_adaptive_;
     Guard stall_;
-    uint64_t down_at_stall_hop_ = 0;
+    uint64_t replies_ = 0;
+    uint64_t replies_at_stall_hop_ = 0;
     Guard slowdown_;
     double slow_rate_ = 0;  // the window rate that made the last slowdown hop
 };

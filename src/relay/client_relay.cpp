@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 
 #include "relay/batch_groups.hpp"
 #include "relay/framing_plain.hpp"
@@ -18,6 +20,7 @@ ClientRelay<Framing>::ClientRelay(event_base& base, metrics::Registry& metrics, 
                                   const crypto::Key* psk)
     : Relay(base, metrics, options),
       framing_(FramingSetup{base, metrics, options, psk}),
+      upstream_any_(*net::Address::parse_ip(options.server_ip.is_v6() ? "::" : "0.0.0.0")),
       hop_policy_{options.hop_interval, options.hop_jitter, options.hop_bytes},
       new_sessions_(options.new_session_rate),
       sessions_(metrics, options.max_sessions) {
@@ -25,6 +28,7 @@ ClientRelay<Framing>::ClientRelay(event_base& base, metrics::Registry& metrics, 
         options.listen, [this] { on_downstream_readable(); }, Framing::kTraits.coalesce_plain);
     spdlog::info("client relay ({} mode) listening on {}, server {} ports {}", Framing::kTraits.name,
                  listen_address().to_string(), options.server_ip.ip_string(), options.server_ports.to_string());
+    if (!options.state_file.empty()) restore_state(Clock::now());
 }
 
 template <typename Framing>
@@ -39,6 +43,8 @@ net::Address ClientRelay<Framing>::listen_address() const {
 
 template <typename Framing>
 void ClientRelay<Framing>::shutdown() {
+    // Kept in the state file: a restart takes them back.
+    if (downstream_ && !options_.state_file.empty()) save_state(Clock::now());
     sessions_.close_all(metrics::CloseReason::shutdown);
     downstream_.reset();
 }
@@ -52,11 +58,20 @@ size_t ClientRelay<Framing>::upstream_sockets() {
     return n;
 }
 
+// Bound at once (local_port 0: the kernel picks one), not at the first send:
+// the state file saves the port as soon as the session opens.
 template <typename Framing>
-std::unique_ptr<Endpoint> ClientRelay<Framing>::open_upstream(Session& s, uint8_t slot) {
+net::UdpSocket ClientRelay<Framing>::upstream_socket(uint16_t local_port) {
+    auto socket = open_socket(options_.server_ip.family());
+    socket.bind(upstream_any_.with_port(local_port));
+    return socket;
+}
+
+template <typename Framing>
+std::unique_ptr<Endpoint> ClientRelay<Framing>::open_upstream(Session& s, uint8_t slot, uint16_t local_port) {
     Session* raw = &s;
     return std::make_unique<Endpoint>(
-        endpoints_, open_socket(options_.server_ip.family()), Direction::upstream,
+        endpoints_, upstream_socket(local_port), Direction::upstream,
         [this, raw, slot] { on_upstream_readable(*raw, slot); }, false, Framing::kTraits.coalesce_framed);
 }
 
@@ -74,7 +89,12 @@ typename ClientRelay<Framing>::Session* ClientRelay<Framing>::find_or_open(const
         s->target.set_port(s->hop.port());
         s->up[0] = open_upstream(*s, 0);
         spdlog::debug("session {} opened, first port {}", peer.to_string(), s->hop.port());
-        return &sessions_.insert(peer, std::move(s));
+        Session& session = sessions_.insert(peer, std::move(s));
+        // Saved at once (a crash a moment later must not lose it), at most
+        // ten times a second; the sweep saves the rest.
+        state_dirty_ = true;
+        if (!options_.state_file.empty() && now - state_written_ >= std::chrono::milliseconds(100)) save_state(now);
+        return &session;
     } catch (const net::NetError& e) {
         // Out of descriptors or memory for sockets: refuse this peer, keep
         // the others.
@@ -93,7 +113,7 @@ void ClientRelay<Framing>::hop_source(Session& s, TimePoint now) {
     uint8_t next = s.current ^ 1;
     try {
         if (s.up[next]) {
-            s.up[next]->reseat(open_socket(options_.server_ip.family()));
+            s.up[next]->reseat(upstream_socket(0));
         } else {
             s.up[next] = open_upstream(s, next);
         }
@@ -137,12 +157,14 @@ void ClientRelay<Framing>::on_downstream_readable() {
                 s.hop_log.record(*reason, now);
                 s.target.set_port(s.hop.port());
                 if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
+                state_dirty_ = true;
             }
             std::array<net::OutDatagram, net::kBatchSize> out;
             size_t n = 0;
             for (size_t i : indices) out[n++] = framing_.seal(s.framing, batch_, i, &s.target);
             s.up[s.current]->transmit(std::span(out.data(), n));
             s.last_active = now;
+            save_state_if_due(s, now);
         });
         if (r.count < net::kBatchSize) break;
     }
@@ -169,6 +191,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
 
         uint64_t bytes = 0;
         size_t relayed = 0;
+        bool answered = false;  // a keepalive came back: the path works
         {
             Outbox<Endpoint> out(*downstream_);
             for (size_t i = 0; i < r.count; ++i) {
@@ -190,6 +213,10 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                         metrics_.drop(why);
                         return;
                     }
+                    if (Framing::kTraits.keepalive && opened->empty()) {
+                        answered = true;  // the server relay's answer, never the application's
+                        return;
+                    }
                     net::OutDatagram d = net::OutDatagram::make(*opened, &s.peer, &s.local);
                     d.segment = segment;
                     out.push(d);
@@ -199,8 +226,10 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
             }
             if (relayed != 0) {
                 s.hop.received(bytes);
-                s.adaptive.received(bytes);
                 s.last_active = now;
+            }
+            if (relayed != 0 || answered) {
+                s.adaptive.received(bytes);
                 s.last_reply = now;
             }
         }
@@ -210,15 +239,19 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
 
 // Straight to the kernel, not through the endpoint: a keepalive is not a
 // relayed datagram (no counters), and one lost to a full socket buffer is
-// simply sent again a second later.
+// simply sent again a second later. The server relay answers it, so it arms
+// the stall detector like a send: a silent application (a download-only QUIC
+// client) behind a blackholed port still gets its stall hop.
 template <typename Framing>
 void ClientRelay<Framing>::send_keepalive(Session& s, TimePoint now) {
     if constexpr (Framing::kTraits.keepalive) {
         s.last_keepalive = now;
+        s.adaptive.sent(now, 0);
         Endpoint& up = *s.up[s.current];
         if (!up.is_open()) return;
         net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &s.target);
         net::send_batch(up.socket(), std::span(&d, 1));
+        save_state_if_due(s, now);
     }
 }
 
@@ -226,6 +259,8 @@ template <typename Framing>
 void ClientRelay<Framing>::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
+    // At most once a sweep (<= 1 s): hops and new sessions cost one write.
+    if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
     sessions_.for_each([&](Session& s) {
         s.rate.sample(now, s.adaptive.sent_bytes(), s.adaptive.received_bytes());
         if constexpr (Framing::kTraits.hop_source_port || Framing::kTraits.keepalive) {
@@ -238,6 +273,69 @@ void ClientRelay<Framing>::sweep(TimePoint now) {
             }
         }
     });
+}
+
+template <typename Framing>
+void ClientRelay<Framing>::save_state(TimePoint now) {
+    StateFile file{"client", Framing::kTraits.name, 0, {}};
+    file.sessions.reserve(sessions_.size());
+    sessions_.for_each([&](Session& s) {
+        const auto& up = s.up[s.current];
+        if (!up || !up->is_open()) return;
+        SavedSession& entry = file.sessions.emplace_back();
+        entry.peer = s.peer;
+        entry.local = s.local;
+        entry.upstream_port = up->socket().local_address().port();
+        entry.server_port = s.hop.port();
+        framing_.save(s.framing, entry);
+    });
+    if (write_state_file(options_.state_file, file)) {
+        // The counters saved with their margin may now be used.
+        size_t i = 0;
+        sessions_.for_each([&](Session& s) {
+            if (s.up[s.current] && s.up[s.current]->is_open()) framing_.saved(s.framing, file.sessions[i++]);
+        });
+    } else {
+        spdlog::warn("cannot write --state-file {}: {}", options_.state_file, std::strerror(errno));
+    }
+    state_dirty_ = false;
+    state_written_ = now;
+}
+
+// A session-mode send counter near its saved margin: saved again before it
+// gets there (on the datagram path, once per kCounterMargin / 2 datagrams).
+template <typename Framing>
+void ClientRelay<Framing>::save_state_if_due(const Session& s, TimePoint now) {
+    if (framing_.save_due(s.framing) && !options_.state_file.empty()) save_state(now);
+}
+
+// Each saved session comes back on its upstream socket's old local port and
+// its server port: the server relay (plain mode: keyed by this address; session
+// mode: by the id) keeps sending to the same 4-tuple, and the application's
+// next datagram finds its session. A download-only QUIC client sends nothing
+// until data arrives, so a session-mode session announces itself at once with
+// a keepalive (the server relay follows it and answers); in plain mode the
+// same port is the announcement: the server relay never lost the session.
+template <typename Framing>
+void ClientRelay<Framing>::restore_state(TimePoint now) {
+    StateFile file = read_state_file(options_.state_file, "client", Framing::kTraits.name, options_.idle_timeout);
+    restore_sessions(file.sessions, options_.state_file, [&](const SavedSession& saved) {
+        if (sessions_.full() || sessions_.find(saved.peer) != nullptr) return false;
+        auto s = std::make_unique<Session>(saved.peer, options_.server_ip,
+                                           HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now),
+                                           framing_.restore(saved), now);
+        s->hop.resume_on(saved.server_port);
+        s->target.set_port(s->hop.port());
+        s->local = saved.local;
+        s->up[0] = open_upstream(*s, 0, saved.upstream_port);
+        sessions_.insert(saved.peer, std::move(s));
+        return true;
+    });
+    // Before anything is sent: every restored session's counter margin is on
+    // disk.
+    save_state(now);
+    state_written_ = TimePoint{};  // the first new session is saved at once, not 100 ms later
+    sessions_.for_each([&](Session& s) { send_keepalive(s, now); });
 }
 
 template <typename Framing>
@@ -263,6 +361,7 @@ void ClientRelay<Framing>::on_runtime_options(TimePoint now) {
 template <typename Framing>
 void ClientRelay<Framing>::adapt(TimePoint now) {
     adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
+        state_dirty_ = true;
         if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
         if constexpr (Framing::kTraits.keepalive) {
             // A hop moves the destination (and the source port); a keepalive

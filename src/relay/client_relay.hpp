@@ -74,18 +74,27 @@ private:
     void on_downstream_readable();
     void on_upstream_readable(Session& s, uint8_t slot);
     Session* find_or_open(const net::Address& peer, TimePoint now);
-    std::unique_ptr<Endpoint> open_upstream(Session& s, uint8_t slot);
+    // local_port 0: any.
+    net::UdpSocket upstream_socket(uint16_t local_port);
+    std::unique_ptr<Endpoint> open_upstream(Session& s, uint8_t slot, uint16_t local_port = 0);
     void hop_source(Session& s, TimePoint now);
     void send_keepalive(Session& s, TimePoint now);
     void sweep(TimePoint now) override;
     void on_runtime_options(TimePoint now) override;
     void adapt(TimePoint now) override;
+    // --state-file (docs/design.md, "Restarts").
+    void save_state(TimePoint now);
+    void save_state_if_due(const Session& s, TimePoint now);
+    void restore_state(TimePoint now);
 
     Framing framing_;
+    net::Address upstream_any_;  // the wildcard address of the server relay's family
     HopPolicy hop_policy_;
     std::unique_ptr<Endpoint> downstream_;
     NewSessionLimiter new_sessions_;
     SessionTable<Session> sessions_;
+    bool state_dirty_ = false;  // sessions opened, closed or hopped since the state file was written
+    TimePoint state_written_{};
 };
 
 // A session that has heard nothing from the server relay for this long, while

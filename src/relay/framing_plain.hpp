@@ -15,6 +15,7 @@
 #include "net/address.hpp"
 #include "net/batch_io.hpp"
 #include "relay/framing_setup.hpp"
+#include "relay/session_state_file.hpp"
 
 namespace porthop::relay {
 
@@ -65,6 +66,15 @@ public:
     std::optional<std::span<std::byte>> open_reply(State&, std::span<std::byte> datagram, metrics::DropReason&) const {
         return datagram;
     }
+    // --state-file: nothing per session beyond what the relays save; a
+    // session is keyed by its peer.
+    void start_generation(uint64_t) {}
+    Key saved_key(const SavedSession& saved) const { return saved.peer; }
+    void save(const State&, SavedSession&) const {}
+    void saved(State&, const SavedSession&) const {}
+    bool save_due(const State&) const { return false; }
+    static State restore(const SavedSession&) { return {}; }
+
     // No datagram of its own on the listeners, nor among the replies.
     bool intercept(std::span<std::byte>, const net::Address&, const net::Address&, size_t, TimePoint) { return false; }
     bool intercept_reply(State&, std::span<std::byte>) { return false; }

@@ -32,6 +32,7 @@
 #include "probe/probe_responder.hpp"
 #include "relay/framing_setup.hpp"
 #include "relay/new_session_limiter.hpp"
+#include "relay/session_state_file.hpp"
 
 namespace porthop::relay {
 
@@ -46,20 +47,20 @@ public:
         uint64_t send_counter = 0;    // this relay -> the other
         crypto::ReplayWindow window;  // the other relay -> this one
         crypto::SessionKeys keys;     // the cipher, and its keys if AES-256-GCM
+        uint64_t reserved = 0;        // --state-file: the send counter saved for a restart
     };
     struct Inbound {
         Key key;
         crypto::Header header;
     };
 
-    // No --state-file yet (issue 16).
     static constexpr FramingTraits kTraits{.name = "session",
                                            .whole_runs = false,
                                            .coalesce_plain = false,
                                            .coalesce_framed = true,
                                            .hop_source_port = true,
                                            .keepalive = true,
-                                           .state_file = false};
+                                           .state_file = true};
 
     explicit SessionFraming(const FramingSetup& setup)
         : ciphers_(
@@ -76,12 +77,12 @@ public:
     }
 
     State new_client_state() const {
-        State s{crypto::random_session_id(), 0, {}, {}};
+        State s{.id = crypto::random_session_id(), .send_counter = 0, .window = {}, .keys = {}, .reserved = 0};
         if (ciphers_.aes_gcm()) ciphers_.use_aes_gcm(s.keys, s.id);
         return s;
     }
     // The cipher and keys come with the first datagram (accept).
-    State new_server_state(Key id) const { return State{id, 0, {}, {}}; }
+    State new_server_state(Key id) const { return State{.id = id, .send_counter = counter_start_, .window = {}, .keys = {}, .reserved = 0}; }
     // The largest payload whose framed datagram fits the MTU towards `to`.
     size_t max_plain(uint32_t mtu, const net::Address& to) const {
         size_t room = net::max_udp_payload(mtu, to);
@@ -162,6 +163,43 @@ public:
         return opened;
     }
 
+    // --state-file (docs/design.md, "Restarts"): a session comes back with
+    // its id, its replay window's newest counter (everything up to it is
+    // refused) and a send counter kCounterMargin beyond the one in use when
+    // it was saved; it is saved again before the counter gets within half the
+    // margin of that, so a restart never reuses a nonce.
+    static constexpr uint64_t kCounterMargin = uint64_t{1} << 20;
+    // Each start with the state file is a generation; a session unknown to
+    // the file (opened after the last save) starts its server counter at
+    // generation << 40, beyond any counter an earlier process sent.
+    void start_generation(uint64_t generation) { counter_start_ = generation << 40; }
+    Key saved_key(const SavedSession& saved) const { return saved.id; }
+    void save(const State& s, SavedSession& out) const {
+        out.id = s.id;
+        out.send_next = s.send_counter + kCounterMargin;
+        out.recv_newest = s.window.newest();
+    }
+    void saved(State& s, const SavedSession& out) const { s.reserved = out.send_next; }
+    bool save_due(const State& s) const { return s.send_counter + kCounterMargin / 2 >= s.reserved; }
+    // A restored client session takes AES-256-GCM back at once; a restored
+    // server session learns its cipher from the client's next datagram
+    // (until then its replies go in XChaCha20-Poly1305, which the client
+    // opens and then keeps using for that session).
+    State restore(const SavedSession& saved) const {
+        State s = restore_counters(saved);
+        if (listeners_ == nullptr && aes_gcm_) ciphers_.use_aes_gcm(s.keys, s.id);
+        return s;
+    }
+    // The id, the send counter and the replay window of a restored session.
+    static State restore_counters(const SavedSession& saved) {
+        State s{.id = saved.id, .send_counter = saved.send_next, .window = {}, .keys = {}, .reserved = 0};
+        uint64_t oldest = saved.recv_newest > crypto::ReplayWindow::kWindow
+                              ? saved.recv_newest - crypto::ReplayWindow::kWindow + 1
+                              : 0;
+        for (uint64_t c = oldest; c <= saved.recv_newest; ++c) s.window.accept(c);
+        return s;
+    }
+
     // Server side: probe datagrams (their own first byte) go to the probe
     // responder; without AES-256-GCM, a version-3 datagram gets a notice.
     bool intercept(std::span<std::byte> datagram, const net::Address& source, const net::Address& local,
@@ -227,6 +265,7 @@ private:
     std::array<std::byte, crypto::kOverhead + crypto::SessionCiphers::kNoticePayload> notice_buf_{};
     // Answers `porthop probe` (server relay only).
     std::optional<probe::ProbeResponder> probe_;
+    uint64_t counter_start_ = 0;
     // Room for a keepalive: header, no payload, tag.
     std::array<std::byte, crypto::kOverhead + 16> keepalive_buf_{};
 };

@@ -32,7 +32,7 @@ struct FramingTraits {
     // a quiet session is; else an empty datagram is relayed like any other,
     // and after a stall hop the client resends the last datagram (HopNudge).
     bool keepalive;
-    // The server relay keeps its sessions in --state-file across restarts.
+    // The relays keep their sessions in --state-file across restarts.
     bool state_file;
 };
 

@@ -62,6 +62,12 @@ public:
 
     // Moves to another port now (also used by the adaptive triggers).
     void hop(TimePoint now);
+    // Back on `port` (a restart with --state-file), if it is in the set.
+    void resume_on(uint16_t port) {
+        for (size_t i = 0; i < ports_.size(); ++i) {
+            if (ports_[i] == port) index_ = i;
+        }
+    }
 
 private:
     Duration draw_interval();

@@ -138,11 +138,22 @@ void ServerRelay<Framing>::save_state(TimePoint now) {
         std::vector<SavedSession> saved;
         saved.reserve(sessions_.size());
         sessions_.for_each([&](Session& s) {
-            saved.push_back({s.peer, s.upstream->socket().local_address().port(), s.listener, s.local});
+            SavedSession& entry = saved.emplace_back();
+            entry.peer = s.peer;
+            entry.upstream_port = s.upstream->socket().local_address().port();
+            entry.listener = s.listener;
+            entry.local = s.local;
+            framing_.save(s.framing, entry);
         });
-        bool written = place_.state != nullptr ? place_.state->write(place_.index, std::move(saved))
-                                               : write_session_state(options_.state_file, saved);
-        if (!written) {
+        bool written =
+            place_.state != nullptr
+                ? place_.state->write(place_.index, saved)
+                : write_state_file(options_.state_file, StateFile{"server", Framing::kTraits.name, generation_, saved});
+        if (written) {
+            // The counters saved with their margin may now be used.
+            size_t i = 0;
+            sessions_.for_each([&](Session& s) { framing_.saved(s.framing, saved[i++]); });
+        } else {
             spdlog::warn("cannot write --state-file {}: {}", options_.state_file, std::strerror(errno));
         }
         state_dirty_ = false;
@@ -153,24 +164,32 @@ void ServerRelay<Framing>::save_state(TimePoint now) {
 template <typename Framing>
 void ServerRelay<Framing>::restore_state(TimePoint now) {
     if constexpr (Framing::kTraits.state_file) {
-        size_t restored = 0;
         // With workers, each takes the share whose datagrams the kernel steers
         // to it (SharedStateFile).
-        auto all =
-            place_.state != nullptr ? place_.state->restored(place_.index) : read_session_state(options_.state_file);
-        for (const SavedSession& saved : all) {
-            if (sessions_.full() || sessions_.find(saved.peer) != nullptr) continue;
-            try {
-                Session& s = open_session(saved.peer, saved.peer, saved.upstream_port, now);
-                s.listener = saved.listener < listeners_.size() ? saved.listener : 0;
-                s.answered = true;  // it carried traffic before the restart
-                s.local = saved.local;
-                ++restored;
-            } catch (const net::NetError& e) {
-                spdlog::warn("cannot restore session {}: {}", saved.peer.to_string(), e.what());
-            }
+        StateFile file;
+        if (place_.state != nullptr) {
+            file.sessions = place_.state->restored(place_.index);
+            generation_ = place_.state->generation();
+        } else {
+            file = read_state_file(options_.state_file, "server", Framing::kTraits.name, options_.idle_timeout);
+            generation_ = file.generation + 1;
         }
-        if (restored != 0) spdlog::info("restored {} sessions from {}", restored, options_.state_file);
+        framing_.start_generation(generation_);
+        state_written_ = now;  // open_session saves nothing half restored
+        restore_sessions(file.sessions, options_.state_file, [&](const SavedSession& saved) {
+            Key key = framing_.saved_key(saved);
+            if (sessions_.full() || sessions_.find(key) != nullptr) return false;
+            Session& s = open_session(key, saved.peer, saved.upstream_port, now);
+            s.listener = saved.listener < listeners_.size() ? saved.listener : 0;
+            s.answered = true;  // it carried traffic before the restart
+            s.local = saved.local;
+            s.framing = framing_.restore(saved);
+            return true;
+        });
+        // Before anything is sent: the new generation, and every restored
+        // session's counter margin, are on disk.
+        save_state(now);
+        state_written_ = TimePoint{};  // the first new session is saved at once, not 100 ms later
     }
 }
 
@@ -231,8 +250,11 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
                 if (s == nullptr) return;
                 s->listener = index;
                 if (wildcard) s->local = local;
-                // A keepalive: roaming only, nothing to relay.
-                if (Framing::kTraits.keepalive && plain.empty()) return;
+                // A keepalive: roaming, and one answer; nothing to relay.
+                if (Framing::kTraits.keepalive && plain.empty()) {
+                    answer_keepalive(*s);
+                    return;
+                }
                 s->bytes_up += plain.size();
                 net::OutDatagram out = net::OutDatagram::make(plain, nullptr);
                 out.segment = segment;
@@ -254,6 +276,19 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
             }
         });
         if (r.count < net::kBatchSize) break;
+    }
+}
+
+// One keepalive back for each keepalive that verified (a replayed one never
+// gets here: no amplification), straight to the kernel like the client's:
+// the client relay's stall detector counts it as a reply, so a silent
+// application behind a blackholed port still gets its stall hop.
+template <typename Framing>
+void ServerRelay<Framing>::answer_keepalive(Session& s) {
+    if constexpr (Framing::kTraits.keepalive) {
+        net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &s.peer, &s.local);
+        net::send_batch(listeners_[s.listener]->socket(), std::span(&d, 1));
+        if (framing_.save_due(s.framing) && !options_.state_file.empty()) save_state(Clock::now());
     }
 }
 
@@ -287,6 +322,7 @@ void ServerRelay<Framing>::on_upstream_readable(Session& s) {
         if (listeners_.empty()) return;  // shutting down
         if (n != 0) s.answered = true;
         listeners_[s.listener]->transmit(std::span(out.data(), n));
+        if (framing_.save_due(s.framing) && !options_.state_file.empty()) save_state(now);
         s.last_active = now;
         if (r.count < net::kBatchSize) break;
     }

@@ -57,6 +57,7 @@ private:
 
     void on_listener_readable(size_t index);
     void on_upstream_readable(Session& s);
+    void answer_keepalive(Session& s);
     // The session that datagram `d` (from `source`) belongs to once it
     // counts, with `d` opened in place into `plain`; null when it was dropped
     // (counted) or carries nothing to relay.
@@ -84,6 +85,7 @@ private:
     uint64_t batch_seq_ = 0;
     bool state_dirty_ = false;  // sessions opened or closed since the state file was written
     TimePoint state_written_{};
+    uint64_t generation_ = 0;  // of --state-file: this start's
 };
 
 }  // namespace porthop::relay

@@ -57,9 +57,15 @@ Workers::Workers(event_base& base, const config::Options& options, const crypto:
             count = 1;
         }
     }
-    if (count > 1 && options.mode == config::Mode::plain && !options.state_file.empty()) {
+    if (count > 1 && !options.state_file.empty()) {
+        bool session = options.mode == config::Mode::session;
+        StateFile file =
+            read_state_file(options.state_file, "server", session ? "session" : "plain", options.idle_timeout);
+        ++file.generation;  // this start's
         state_ = std::make_unique<SharedStateFile>(
-            options.state_file, count, [count](const SavedSession& s) { return net::worker_for_ip(s.peer, count); });
+            options.state_file, std::move(file), count, [count, session](const SavedSession& s) {
+                return session ? net::worker_for_id(s.id, count) : net::worker_for_ip(s.peer, count);
+            });
     }
     build(count, options, psk);
     if (count > 1 && !steer(count, options, attach)) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <new>
 #include <set>
 #include <vector>
@@ -75,6 +76,7 @@ struct Harness {
     net::RecvBatch echo_batch;
     std::vector<std::byte> payload = std::vector<std::byte>(1200, std::byte{0x5a});
     config::Options client_options;
+    config::Options server_options;
 
     // Which relays may use AES-256-GCM (session mode): both where the CPU
     // has it, neither, or only the client (a server relay on a CPU without
@@ -112,6 +114,7 @@ struct Harness {
             so.listen_ports = ports;
             so.upstream = echo.local_address();
             so.mode = mode;
+            server_options = so;
             try {
                 if (mode == config::Mode::session) {
                     auto s =
@@ -150,6 +153,25 @@ struct Harness {
             client = std::move(c);
         }
         ::unsetenv("PORTHOP_NO_AESGCM");
+    }
+
+    // A new client relay (session mode) with options `co` in place of the
+    // harness's.
+    void replace_session_client(const config::Options& co) {
+        client.reset();
+        auto c = std::make_unique<relay::ClientRelay<relay::SessionFraming>>(*base, client_metrics, co, &psk);
+        session_client = c.get();
+        client_addr = c->listen_address();
+        client = std::move(c);
+    }
+
+    // The session-mode server relay stopped and a new one started on the
+    // same ports with `so` (the client relay and the echo stay).
+    void restart_session_server(const config::Options& so) {
+        server.reset();
+        auto s = std::make_unique<relay::ServerRelay<relay::SessionFraming>>(*base, server_metrics, so, &psk);
+        session_server = s.get();
+        server = std::move(s);
     }
 
     // Sends `count` datagrams from the app and runs the loop until they are
@@ -484,6 +506,116 @@ TEST(RelayLoopbackSession, OversizeDatagramsAreDroppedAndCounted) {
     h.payload.assign(1440, std::byte{1});
     ::sendto(h.app.fd(), h.payload.data(), h.payload.size(), 0, h.client_addr.sockaddr_ptr(), h.client_addr.length());
     ASSERT_TRUE(run_until(h, [&] { return drops(h.client_metrics, metrics::DropReason::oversize) == 1; }));
+}
+
+// Keepalives (docs/protocol.md, "Keepalives"): the server relay answers each
+// one, so that the client relay's stall detector can judge a path on which the
+// application sends nothing.
+
+TEST(RelayLoopbackSession, ServerAnswersEachKeepaliveOnceAndRelaysNothing) {
+    Harness h("127.0.0.1", config::Mode::session);
+    crypto::Cipher tx(h.psk, crypto::Direction::upstream);
+    crypto::Cipher rx(h.psk, crypto::Direction::downstream);
+    auto peer = net::UdpSocket::open(AF_INET);
+    peer.bind(*net::Address::parse_ip("127.0.0.1", 0));
+    auto to = *net::Address::parse_ip("127.0.0.1", h.ports.ports[2]);
+    const uint64_t id = 0x0123456789abcdefull;
+    std::array<std::byte, 2048> buf{};
+    auto send = [&](size_t size, uint64_t counter, std::vector<std::byte>* copy = nullptr) {
+        auto framed = tx.seal(buf.data() + 64, size, id, counter);
+        if (copy) copy->assign(framed.begin(), framed.end());
+        ::sendto(peer.fd(), framed.data(), framed.size(), 0, to.sockaddr_ptr(), to.length());
+    };
+    // The size of the next reply's payload, or -1 for none yet.
+    auto reply = [&]() -> ssize_t {
+        ssize_t n = ::recv(peer.fd(), buf.data() + 64, 1500, MSG_DONTWAIT);
+        if (n <= 0) return -1;
+        std::span<std::byte> d(buf.data() + 64, static_cast<size_t>(n));
+        auto hdr = crypto::parse_header(d);
+        if (!hdr || hdr->session_id != id) return -2;
+        auto plain = rx.open(d, *hdr);
+        return plain ? static_cast<ssize_t>(plain->size()) : -2;
+    };
+
+    send(100, 0);
+    ssize_t got = -1;
+    ASSERT_TRUE(run_until(h, [&] { return (got = reply()) != -1; }));
+    EXPECT_EQ(got, 100);
+    std::vector<std::byte> keepalive;
+    send(0, 1, &keepalive);
+    ASSERT_TRUE(run_until(h, [&] { return (got = reply()) != -1; }));
+    EXPECT_EQ(got, 0);  // an authenticated empty datagram of the session
+    // A replayed keepalive gets nothing: one answer per keepalive.
+    ::sendto(peer.fd(), keepalive.data(), keepalive.size(), 0, to.sockaddr_ptr(), to.length());
+    ASSERT_TRUE(run_until(h, [&] { return drops(h.server_metrics, metrics::DropReason::replay) == 1; }));
+    EXPECT_EQ(reply(), -1);
+    // Only the data went upstream.
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::bytes, metrics::Direction::upstream), 100u);
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::packets, metrics::Direction::upstream), 1u);
+}
+
+namespace {
+// A client relay that hops only on a stall (500 ms), for a silent application.
+config::Options stall_only(config::Options co) {
+    co.hop_interval = 600s;
+    co.hop_on_stall = 500ms;
+    return co;
+}
+}  // namespace
+
+TEST(RelayLoopbackSession, AnsweredKeepalivesNeitherStallASilentSessionNorReachTheApplication) {
+    Harness h("127.0.0.1", config::Mode::session);
+    h.replace_session_client(stall_only(h.client_options));
+    ASSERT_EQ(h.round_trip(1), 1u);
+    // The application now only listens; keepalives go out after 1 s.
+    auto until = std::chrono::steady_clock::now() + 3s;
+    std::array<std::byte, 2048> buf;
+    size_t delivered = 0;
+    while (std::chrono::steady_clock::now() < until) {
+        event_base_loop(h.base.get(), EVLOOP_NONBLOCK);
+        while (::recv(h.app.fd(), buf.data(), buf.size(), MSG_DONTWAIT) >= 0) ++delivered;
+    }
+    EXPECT_EQ(h.client_metrics.get(metrics::Family::hops, metrics::HopReason::stall), 0u);
+    EXPECT_EQ(delivered, 0u);
+}
+
+TEST(RelayLoopbackSession, SilentApplicationBehindADeadPathGetsAStallHop) {
+    Harness h("127.0.0.1", config::Mode::session);
+    h.replace_session_client(stall_only(h.client_options));
+    ASSERT_EQ(h.round_trip(1), 1u);
+    // The path dies after the last reply and the application sends nothing
+    // more (a download-only QUIC client waiting for data): only the
+    // keepalive, unanswered, can reveal the stall.
+    h.server->shutdown();
+    EXPECT_TRUE(run_until(
+        h, [&] { return h.client_metrics.get(metrics::Family::hops, metrics::HopReason::stall) >= 1; }, 5s));
+}
+
+// --state-file in session mode (docs/protocol.md, "Restarts"): a server relay
+// that crashed and came back with its file carries the session on. Without
+// the file the new process would answer with counters from 0 again, which
+// the client relay refuses as replays (and which reuse nonces).
+TEST(RelayLoopbackSession, ServerRestartedWithItsStateFileCarriesTheSessionOn) {
+    Harness h("127.0.0.1", config::Mode::session);
+    char dir[] = "/tmp/porthop-restart-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    config::Options so = h.server_options;
+    so.state_file = std::string(dir) + "/server.state";
+    h.restart_session_server(so);
+    ASSERT_EQ(h.round_trip(3000), 3000u);  // well past the replay window
+    // What a crash leaves: the file as last saved (the session, saved when it
+    // opened), not the one the orderly shutdown below writes.
+    std::string crash_copy = so.state_file + ".crash";
+    std::filesystem::copy_file(so.state_file, crash_copy);
+    h.server.reset();
+    std::filesystem::rename(crash_copy, so.state_file);
+    h.restart_session_server(so);
+    ASSERT_EQ(h.server->sessions(), 1u);
+    EXPECT_EQ(h.round_trip(100), 100u);
+    EXPECT_EQ(h.server->sessions(), 1u);
+    EXPECT_EQ(drops(h.client_metrics, metrics::DropReason::replay), 0u);
+    h.server.reset();
+    std::filesystem::remove_all(dir);
 }
 
 // ---------------------------------------------------------------------------

@@ -170,7 +170,7 @@ TEST(ServerWorkers, RestoredSessionsReturnToTheWorkerTheKernelSteersThemTo) {
         saved.push_back({peer, free_port(), 1, {}});
         ++expected[net::worker_for_ip(peer, 2)];
     }
-    ASSERT_TRUE(write_session_state(path, saved));
+    ASSERT_TRUE(write_state_file(path, StateFile{"server", "plain", 0, saved}));
     {
         WorkersHarness h(2, path);
         ASSERT_EQ(h.workers->count(), 2u);
@@ -179,7 +179,7 @@ TEST(ServerWorkers, RestoredSessionsReturnToTheWorkerTheKernelSteersThemTo) {
         // Worker 0 saving first must keep worker 1's share in the file.
         h.workers->shutdown();
     }
-    EXPECT_EQ(read_session_state(path).size(), saved.size());
+    EXPECT_EQ(read_state_file(path, "server", "plain", std::chrono::seconds(60)).sessions.size(), saved.size());
     std::remove(path);
 }
 
