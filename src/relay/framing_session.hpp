@@ -8,7 +8,9 @@
 // place; the sockets that receive plaintext take no GRO, since sealing grows
 // each datagram. The client moves to a fresh source port at every hop (the
 // old one kept for --hop-grace) and sends keepalives; the server answers
-// `porthop probe` on its listeners.
+// `porthop probe` on its listeners. A datagram too large for --mtu once
+// framed leaves as pieces (relay/piece_sealer.hpp), which the peer relay puts
+// back together (relay/reassembly.hpp).
 
 #include <array>
 #include <cstddef>
@@ -23,6 +25,8 @@
 #include "net/mtu.hpp"
 #include "probe/probe_responder.hpp"
 #include "relay/framing_setup.hpp"
+#include "relay/piece_sealer.hpp"
+#include "relay/reassembly.hpp"
 
 namespace porthop::relay {
 
@@ -37,6 +41,8 @@ public:
         uint64_t send_counter = 0;    // this relay -> the other
         crypto::ReplayWindow window;  // the other relay -> this one
     };
+    // The version byte of a piece: the cipher's with kPieceFlag.
+    static constexpr uint8_t kPieceVersion = crypto::kVersion | kPieceFlag;
     struct Inbound {
         Key key;
         crypto::Header header;
@@ -52,7 +58,11 @@ public:
                                            .state_file = false};
 
     explicit SessionFraming(const FramingSetup& setup)
-        : tx_(key(setup),
+        : metrics_(setup.metrics),
+          tx_dir_(setup.options.role == config::Role::client ? net::Direction::upstream : net::Direction::downstream),
+          pieces_(setup.options.mtu),
+          reassembly_(setup.metrics),
+          tx_(key(setup),
               setup.options.role == config::Role::client ? crypto::Direction::upstream : crypto::Direction::downstream),
           rx_(key(setup), setup.options.role == config::Role::client ? crypto::Direction::downstream
                                                                      : crypto::Direction::upstream) {
@@ -76,6 +86,21 @@ public:
         auto framed = tx_.seal(batch.data(i), batch.payload(i).size(), s.id, s.send_counter++);
         return net::OutDatagram::make(framed, to, from);
     }
+    // Datagram i of `batch` to `out`: sealed in place when its framed
+    // datagram fits `limit` (max_plain), else as pieces. False (nothing
+    // sent) when it cannot be cut that small.
+    template <typename Sink>
+    bool seal_to(State& s, net::RecvBatch& batch, size_t i, const net::Address* to, const net::Address* from,
+                 size_t limit, Sink& out) {
+        if (batch.payload(i).size() <= limit) {
+            out.push(seal(s, batch, i, to, from));
+            return true;
+        }
+        size_t n = pieces_.seal(tx_, kPieceVersion, s.id, s.send_counter, batch.payload(i), limit, to,
+                                from, out);
+        metrics_.add(metrics::Family::pieces, tx_dir_, n);
+        return n != 0;
+    }
     // An authenticated empty datagram of session `s`, in a buffer of its own.
     std::span<const std::byte> keepalive(State& s) {
         return tx_.seal(keepalive_buf_.data() + crypto::kHeaderSize, 0, s.id, s.send_counter++);
@@ -86,7 +111,8 @@ public:
     // then the tag: an unknown id costs nothing before its tag verified),
     // and accept once the datagram counts.
     std::optional<Inbound> inspect(std::span<std::byte> datagram, const net::Address&, metrics::DropReason& why) const {
-        auto header = crypto::parse_header(datagram);
+        bool piece = !datagram.empty() && datagram[0] == std::byte{kPieceVersion};
+        auto header = crypto::parse_header(datagram, piece ? kPieceVersion : crypto::kVersion);
         if (!header) {
             why = metrics::DropReason::malformed;
             return std::nullopt;
@@ -119,6 +145,28 @@ public:
         return opened;
     }
 
+    // The datagram to relay for opened datagram `datagram` (plaintext
+    // `plain`) of session `s`: `plain` itself, or for a piece the whole
+    // datagram once its last piece is in (nullopt until then, or when the
+    // piece is dropped, counted). The version byte says which: it is
+    // authenticated.
+    std::optional<std::span<std::byte>> assemble(const State& s, std::span<const std::byte> datagram,
+                                                 std::span<std::byte> plain, TimePoint now) {
+        if (datagram[0] != std::byte{kPieceVersion}) return plain;
+        metrics_.add(metrics::Family::pieces, tx_dir_ == net::Direction::upstream ? net::Direction::downstream
+                                                                                   : net::Direction::upstream);
+        auto whole = reassembly_.add(s.id, plain, now);
+        if (whole.empty()) return std::nullopt;
+        return whole;
+    }
+    // Whole datagrams handed on by assemble() stay valid until this is
+    // called, once they are sent or queued; call it before more than
+    // Reassembly::kMaxDelivered wait (must_release()).
+    bool must_release() const { return reassembly_.must_release(); }
+    void release_assembled() { reassembly_.release_delivered(); }
+    // From the sweep: gives up datagrams whose pieces did not all come.
+    void expire(TimePoint now) { reassembly_.expire(now); }
+
     // Probe datagrams (their own first byte) go to the probe responder.
     bool intercept(std::span<std::byte> datagram, const net::Address& source, const net::Address& local,
                    size_t listener, TimePoint now) {
@@ -133,6 +181,10 @@ private:
         return *setup.psk;
     }
 
+    metrics::Registry& metrics_;
+    net::Direction tx_dir_;  // the direction this relay sends in
+    PieceSealer pieces_;
+    Reassembly reassembly_;
     crypto::Cipher tx_;
     crypto::Cipher rx_;
     // Answers `porthop probe` (server relay only).
