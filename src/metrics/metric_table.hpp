@@ -38,9 +38,9 @@ enum class HopReason : uint8_t { interval, bytes, stall, slowdown, count_ };
 
 inline constexpr std::string_view kDirectionNames[] = {"upstream", "downstream"};
 inline constexpr std::string_view kDropReasonNames[] = {
-    "queue_full",    "foreign_source", "no_session",      "auth",  "send_error", "oversize",
-    "session_limit", "malformed",      "rcvbuf_overflow", "replay",     "reassembly_timeout",
-    "reassembly_full", "bad_piece"};
+    "queue_full",    "foreign_source", "no_session",      "auth",   "send_error",         "oversize",
+    "session_limit", "malformed",      "rcvbuf_overflow", "replay", "reassembly_timeout", "reassembly_full",
+    "bad_piece"};
 inline constexpr std::string_view kCloseReasonNames[] = {"idle", "error", "shutdown", "evicted"};
 inline constexpr std::string_view kHopReasonNames[] = {"interval", "bytes", "stall", "slowdown"};
 

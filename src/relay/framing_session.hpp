@@ -96,8 +96,7 @@ public:
             out.push(seal(s, batch, i, to, from));
             return true;
         }
-        size_t n = pieces_.seal(tx_, kPieceVersion, s.id, s.send_counter, batch.payload(i), limit, to,
-                                from, out);
+        size_t n = pieces_.seal(tx_, kPieceVersion, s.id, s.send_counter, batch.payload(i), limit, to, from, out);
         metrics_.add(metrics::Family::pieces, tx_dir_, n);
         return n != 0;
     }
@@ -153,8 +152,8 @@ public:
     std::optional<std::span<std::byte>> assemble(const State& s, std::span<const std::byte> datagram,
                                                  std::span<std::byte> plain, TimePoint now) {
         if (datagram[0] != std::byte{kPieceVersion}) return plain;
-        metrics_.add(metrics::Family::pieces, tx_dir_ == net::Direction::upstream ? net::Direction::downstream
-                                                                                   : net::Direction::upstream);
+        metrics_.add(metrics::Family::pieces,
+                     tx_dir_ == net::Direction::upstream ? net::Direction::downstream : net::Direction::upstream);
         auto whole = reassembly_.add(s.id, plain, now);
         if (whole.empty()) return std::nullopt;
         return whole;

@@ -298,8 +298,7 @@ void ServerRelay<Framing>::on_upstream_readable(Session& s) {
         {
             Outbox<Endpoint> out(*listeners_[s.listener]);
             for (size_t i = 0; i < r.count; ++i) {
-                if (batch_.truncated(i) ||
-                    !framing_.seal_to(s.framing, batch_, i, &s.peer, &s.local, limit, out)) {
+                if (batch_.truncated(i) || !framing_.seal_to(s.framing, batch_, i, &s.peer, &s.local, limit, out)) {
                     metrics_.drop(DropReason::oversize);
                     continue;
                 }
