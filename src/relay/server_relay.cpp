@@ -258,9 +258,9 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
                 if (owners[i] != s || ready == kMaxReady) {
                     // Another session in the same run: on its own.
                     s->upstream->transmit(std::span(&out, 1));
-                    return;
+                } else {
+                    ready_[ready++] = out;
                 }
-                ready_[ready++] = out;
                 if (framing_.must_release()) flush_ready(i);
             });
             end[i] = static_cast<uint32_t>(ready);
