@@ -12,6 +12,8 @@ packages=(
   # integration tests and the lab
   nftables iproute2 ngtcp2-server ngtcp2-client prometheus socat conntrack
   iputils-ping tcpdump openssl procps
+  # a VPN through the relays (test_session_vpn_tunnel): userspace WireGuard
+  wireguard-go wireguard-tools
   # the real-systemd test (test_packaging_systemd): a Debian 12 root booted
   # with systemd-nspawn
   debootstrap systemd-container

@@ -7,8 +7,11 @@ Direction other(Direction d) { return d == Direction::upstream ? Direction::down
 }  // namespace
 
 std::optional<Header> parse_session_header(std::span<const std::byte> datagram) {
-    if (!datagram.empty() && datagram[0] == std::byte{kAesGcmVersion}) return parse_header(datagram, kAesGcmVersion);
-    return parse_header(datagram, kVersion);
+    if (datagram.empty()) return std::nullopt;
+    auto version = std::to_integer<uint8_t>(datagram[0]);
+    auto suite = static_cast<uint8_t>(version & ~kPieceFlag);
+    if (suite != kVersion && suite != kAesGcmVersion) return std::nullopt;
+    return parse_header(datagram, version);
 }
 
 SessionCiphers::SessionCiphers(const Key& psk, Direction tx, bool aes_gcm)

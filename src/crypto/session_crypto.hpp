@@ -29,6 +29,9 @@ namespace porthop::crypto {
 inline constexpr uint8_t kVersion = 1;
 inline constexpr uint8_t kAesGcmVersion = 3;
 inline constexpr uint8_t kNoticeVersion = 4;
+// Set in the version byte of a piece of a datagram cut to fit the MTU
+// (relay/pieces.hpp): 0x81 and 0x83.
+inline constexpr uint8_t kPieceFlag = 0x80;
 // First byte of a probe datagram (`porthop probe`, docs/protocol.md "Probe"):
 // same header layout, its own keys, never relayed.
 inline constexpr uint8_t kProbeVersion = 2;

@@ -28,6 +28,9 @@ enum class DropReason : uint8_t {
     malformed,
     rcvbuf_overflow,
     replay,
+    reassembly_timeout,
+    reassembly_full,
+    bad_piece,
     count_
 };
 enum class CloseReason : uint8_t { idle, error, shutdown, evicted, count_ };
@@ -35,8 +38,9 @@ enum class HopReason : uint8_t { interval, bytes, stall, slowdown, count_ };
 
 inline constexpr std::string_view kDirectionNames[] = {"upstream", "downstream"};
 inline constexpr std::string_view kDropReasonNames[] = {
-    "queue_full",    "foreign_source", "no_session",      "auth",  "send_error", "oversize",
-    "session_limit", "malformed",      "rcvbuf_overflow", "replay"};
+    "queue_full",    "foreign_source", "no_session",      "auth",   "send_error",         "oversize",
+    "session_limit", "malformed",      "rcvbuf_overflow", "replay", "reassembly_timeout", "reassembly_full",
+    "bad_piece"};
 inline constexpr std::string_view kCloseReasonNames[] = {"idle", "error", "shutdown", "evicted"};
 inline constexpr std::string_view kHopReasonNames[] = {"interval", "bytes", "stall", "slowdown"};
 
@@ -54,6 +58,7 @@ enum class Family : uint8_t {
     sessions_closed,
     hops,
     send_queue_bytes,
+    pieces,
     count_
 };
 
@@ -77,6 +82,10 @@ inline constexpr FamilyDef kFamilies[] = {
      kCloseReasonNames},
     {"porthop_hops_total", "Port hops taken, by reason.", Type::counter, "reason", kHopReasonNames},
     {"porthop_send_queue_bytes", "Bytes waiting in user-space send queues for a writable socket.", Type::gauge, "", {}},
+    {"porthop_pieces_total",
+     "Session mode: pieces of datagrams too large for --mtu, by direction (upstream: towards the QUIC server); "
+     "each is also one datagram in porthop_packets_total on the side that sends it.",
+     Type::counter, "direction", kDirectionNames},
 };
 static_assert(std::size(kFamilies) == size_t(Family::count_));
 

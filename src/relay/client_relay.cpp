@@ -137,7 +137,7 @@ void ClientRelay<Framing>::on_downstream_readable() {
         std::array<Session*, net::kBatchSize> owners;
         for (size_t i = 0; i < r.count; ++i) {
             owners[i] = nullptr;
-            if (batch_.truncated(i) || batch_.payload(i).size() > limit) {
+            if (batch_.truncated(i)) {
                 metrics_.drop(DropReason::oversize);
                 continue;
             }
@@ -159,10 +159,12 @@ void ClientRelay<Framing>::on_downstream_readable() {
                 if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
                 state_dirty_ = true;
             }
-            std::array<net::OutDatagram, net::kBatchSize> out;
-            size_t n = 0;
-            for (size_t i : indices) out[n++] = framing_.seal(s.framing, batch_, i, &s.target);
-            s.up[s.current]->transmit(std::span(out.data(), n));
+            Outbox<Endpoint> out(*s.up[s.current]);
+            for (size_t i : indices) {
+                if (!framing_.seal_to(s.framing, batch_, i, &s.target, nullptr, limit, out)) {
+                    metrics_.drop(DropReason::oversize);
+                }
+            }
             s.last_active = now;
             save_state_if_due(s, now);
         });
@@ -190,7 +192,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
         TimePoint now = tick();
 
         uint64_t bytes = 0;
-        size_t relayed = 0;
+        bool heard = false;     // a datagram or a piece of one came back
         bool answered = false;  // a keepalive came back: the path works
         {
             Outbox<Endpoint> out(*downstream_);
@@ -217,22 +219,29 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                         answered = true;  // the server relay's answer, never the application's
                         return;
                     }
+                    heard = true;
+                    opened = framing_.assemble(s.framing, datagram, *opened, now);
+                    if (!opened) return;  // a piece
                     net::OutDatagram d = net::OutDatagram::make(*opened, &s.peer, &s.local);
                     d.segment = segment;
                     out.push(d);
                     bytes += opened->size();
-                    ++relayed;
+                    if (framing_.must_release()) {
+                        out.flush();
+                        framing_.release_assembled();
+                    }
                 });
             }
-            if (relayed != 0) {
+            if (heard) {
                 s.hop.received(bytes);
                 s.last_active = now;
             }
-            if (relayed != 0 || answered) {
+            if (heard || answered) {
                 s.adaptive.received(bytes);
                 s.last_reply = now;
             }
         }
+        framing_.release_assembled();  // the outbox above is flushed
         if (r.count < net::kBatchSize) break;
     }
 }
@@ -261,6 +270,7 @@ void ClientRelay<Framing>::sweep(TimePoint now) {
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
     // At most once a sweep (<= 1 s): hops and new sessions cost one write.
     if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
+    framing_.expire(now);
     sessions_.for_each([&](Session& s) {
         s.rate.sample(now, s.adaptive.sent_bytes(), s.adaptive.received_bytes());
         if constexpr (Framing::kTraits.hop_source_port || Framing::kTraits.keepalive) {

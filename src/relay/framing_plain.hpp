@@ -52,6 +52,12 @@ public:
                           const net::Address* from = nullptr) {
         return batch.out(i, to, from);
     }
+    template <typename Sink>
+    bool seal_to(State& s, net::RecvBatch& batch, size_t i, const net::Address* to, const net::Address* from,
+                 size_t /*limit*/, Sink& out) {
+        out.push(seal(s, batch, i, to, from));
+        return true;
+    }
 
     // Server side: the key, the checks and the (identity) opening.
     std::optional<Inbound> inspect(std::span<std::byte>, const net::Address& source, metrics::DropReason&) const {
@@ -74,6 +80,14 @@ public:
     void saved(State&, const SavedSession&) const {}
     bool save_due(const State&) const { return false; }
     static State restore(const SavedSession&) { return {}; }
+    // Never in pieces.
+    std::optional<std::span<std::byte>> assemble(const State&, std::span<const std::byte>, std::span<std::byte> plain,
+                                                 TimePoint) {
+        return plain;
+    }
+    bool must_release() const { return false; }
+    void release_assembled() {}
+    void expire(TimePoint) {}
 
     // No datagram of its own on the listeners, nor among the replies.
     bool intercept(std::span<std::byte>, const net::Address&, const net::Address&, size_t, TimePoint) { return false; }

@@ -13,7 +13,9 @@
 // place; the sockets that receive plaintext take no GRO, since sealing grows
 // each datagram. The client moves to a fresh source port at every hop (the
 // old one kept for --hop-grace) and sends keepalives; the server answers
-// `porthop probe` on its listeners.
+// `porthop probe` on its listeners. A datagram too large for --mtu once
+// framed leaves as pieces (relay/piece_sealer.hpp), which the peer relay puts
+// back together (relay/reassembly.hpp).
 
 #include <array>
 #include <cstddef>
@@ -33,6 +35,8 @@
 #include "relay/framing_setup.hpp"
 #include "relay/new_session_limiter.hpp"
 #include "relay/session_state_file.hpp"
+#include "relay/piece_sealer.hpp"
+#include "relay/reassembly.hpp"
 
 namespace porthop::relay {
 
@@ -68,7 +72,10 @@ public:
               setup.options.role == config::Role::client ? crypto::Direction::upstream : crypto::Direction::downstream,
               crypto::aes_gcm_available()),
           metrics_(setup.metrics),
-          listeners_(setup.listeners) {
+          listeners_(setup.listeners),
+          tx_dir_(setup.options.role == config::Role::client ? net::Direction::upstream : net::Direction::downstream),
+          pieces_(setup.options.mtu),
+          reassembly_(setup.metrics) {
         if (setup.listeners != nullptr) {
             probe_.emplace(setup.base, setup.metrics, *setup.psk, setup.options.mtu, *setup.listeners);
             if (!ciphers_.aes_gcm()) notices_.emplace(kNoticeRate, kNoticeBurst);
@@ -97,6 +104,21 @@ public:
         auto framed = ciphers_.seal(s.keys, batch.data(i), batch.payload(i).size(), s.id, s.send_counter++);
         return net::OutDatagram::make(framed, to, from);
     }
+    // Datagram i of `batch` to `out`: sealed in place when its framed
+    // datagram fits `limit` (max_plain), else as pieces. False (nothing
+    // sent) when it cannot be cut that small.
+    template <typename Sink>
+    bool seal_to(State& s, net::RecvBatch& batch, size_t i, const net::Address* to, const net::Address* from,
+                 size_t limit, Sink& out) {
+        if (batch.payload(i).size() <= limit) {
+            out.push(seal(s, batch, i, to, from));
+            return true;
+        }
+        fall_back_if_refused(s);
+        size_t n = pieces_.seal(ciphers_, s.keys, s.id, s.send_counter, batch.payload(i), limit, to, from, out);
+        metrics_.add(metrics::Family::pieces, tx_dir_, n);
+        return n != 0;
+    }
     // An authenticated empty datagram of session `s`, in a buffer of its own.
     std::span<const std::byte> keepalive(State& s) {
         fall_back_if_refused(s);
@@ -121,7 +143,7 @@ public:
             why = metrics::DropReason::replay;
             return std::nullopt;
         }
-        const bool aes = in.header.version == crypto::kAesGcmVersion;
+        const bool aes = (in.header.version & ~crypto::kPieceFlag) == crypto::kAesGcmVersion;
         const crypto::SessionKeys* keys = &scratch_;  // its XChaCha20-Poly1305 half needs no key of its own
         if (s != nullptr && (!aes || s->keys.rx_ready)) {
             keys = &s->keys;
@@ -139,7 +161,7 @@ public:
     // Replies go in the cipher of the session's latest datagram.
     void accept(State& s, const Inbound& in) {
         s.window.accept(in.header.counter);
-        if (in.header.version != crypto::kAesGcmVersion) {
+        if ((in.header.version & ~crypto::kPieceFlag) != crypto::kAesGcmVersion) {
             s.keys.suite = crypto::Suite::xchacha20;
         } else if (s.keys.suite != crypto::Suite::aes256gcm) {
             if (!s.keys.rx_ready && scratch_id_ == s.id && scratch_.rx_ready) {
@@ -162,6 +184,28 @@ public:
         if (opened) accept(s, *in);
         return opened;
     }
+
+    // The datagram to relay for opened datagram `datagram` (plaintext
+    // `plain`) of session `s`: `plain` itself, or for a piece the whole
+    // datagram once its last piece is in (nullopt until then, or when the
+    // piece is dropped, counted). The version byte says which: it is
+    // authenticated.
+    std::optional<std::span<std::byte>> assemble(const State& s, std::span<const std::byte> datagram,
+                                                 std::span<std::byte> plain, TimePoint now) {
+        if ((std::to_integer<uint8_t>(datagram[0]) & kPieceFlag) == 0) return plain;
+        metrics_.add(metrics::Family::pieces,
+                     tx_dir_ == net::Direction::upstream ? net::Direction::downstream : net::Direction::upstream);
+        auto whole = reassembly_.add(s.id, plain, now);
+        if (whole.empty()) return std::nullopt;
+        return whole;
+    }
+    // Whole datagrams handed on by assemble() stay valid until this is
+    // called, once they are sent or queued; call it before more than
+    // Reassembly::kMaxDelivered wait (must_release()).
+    bool must_release() const { return reassembly_.must_release(); }
+    void release_assembled() { reassembly_.release_delivered(); }
+    // From the sweep: gives up datagrams whose pieces did not all come.
+    void expire(TimePoint now) { reassembly_.expire(now); }
 
     // --state-file (docs/design.md, "Restarts"): a session comes back with
     // its id, its replay window's newest counter (everything up to it is
@@ -205,7 +249,7 @@ public:
     bool intercept(std::span<std::byte> datagram, const net::Address& source, const net::Address& local,
                    size_t listener, TimePoint now) {
         if (datagram.empty()) return false;
-        if (datagram[0] == std::byte{crypto::kAesGcmVersion} && notices_) {
+        if ((std::to_integer<uint8_t>(datagram[0]) & ~crypto::kPieceFlag) == crypto::kAesGcmVersion && notices_) {
             refuse_aes_gcm(datagram, source, local, listener, now);
             return true;
         }
@@ -239,7 +283,7 @@ private:
     void refuse_aes_gcm(std::span<const std::byte> datagram, const net::Address& source, const net::Address& local,
                         size_t listener, TimePoint now) {
         metrics_.drop(metrics::DropReason::auth);  // unopened, as any datagram it cannot verify
-        auto h = crypto::parse_header(datagram, crypto::kAesGcmVersion);
+        auto h = crypto::parse_header(datagram, std::to_integer<uint8_t>(datagram[0]));  // 3, or 0x83 (a piece)
         if (!h || datagram.size() < crypto::kOverhead + crypto::SessionCiphers::kNoticePayload ||
             listener >= listeners_->size() || !notices_->allow(source, now)) {
             return;
@@ -263,6 +307,9 @@ private:
     // Server relay without AES-256-GCM only (128 KiB of buckets).
     std::optional<NewSessionLimiter> notices_;
     std::array<std::byte, crypto::kOverhead + crypto::SessionCiphers::kNoticePayload> notice_buf_{};
+    net::Direction tx_dir_;  // the direction this relay sends in
+    PieceSealer pieces_;
+    Reassembly reassembly_;
     // Answers `porthop probe` (server relay only).
     std::optional<probe::ProbeResponder> probe_;
     uint64_t counter_start_ = 0;

@@ -233,6 +233,21 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
         std::array<uint32_t, net::kBatchSize> begin;
         std::array<uint32_t, net::kBatchSize> end;
         size_t ready = 0;
+        // Sends what entries [0, upto] made ready so far (whole datagrams
+        // from pieces wait in the framing until then).
+        auto flush_ready = [&](size_t upto) {
+            end[upto] = static_cast<uint32_t>(ready);
+            for_each_group(std::span<Session* const>(owners.data(), upto + 1), [&](Session& s, auto indices) {
+                Outbox<Endpoint> out(*s.upstream);
+                for (size_t i : indices) {
+                    for (size_t k = begin[i]; k < end[i]; ++k) out.push(ready_[k]);
+                }
+            });
+            for (size_t j = 0; j < upto; ++j) owners[j] = nullptr;
+            ready = 0;
+            begin[upto] = end[upto] = 0;
+            framing_.release_assembled();
+        };
         for (size_t i = 0; i < r.count; ++i) {
             owners[i] = nullptr;
             begin[i] = end[i] = static_cast<uint32_t>(ready);
@@ -255,6 +270,9 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
                     answer_keepalive(*s);
                     return;
                 }
+                auto whole = framing_.assemble(s->framing, d, plain, now);
+                if (!whole) return;  // a piece
+                plain = *whole;
                 s->bytes_up += plain.size();
                 net::OutDatagram out = net::OutDatagram::make(plain, nullptr);
                 out.segment = segment;
@@ -262,9 +280,10 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
                 if (owners[i] != s || ready == kMaxReady) {
                     // Another session in the same run: on its own.
                     s->upstream->transmit(std::span(&out, 1));
-                    return;
+                } else {
+                    ready_[ready++] = out;
                 }
-                ready_[ready++] = out;
+                if (framing_.must_release()) flush_ready(i);
             });
             end[i] = static_cast<uint32_t>(ready);
         }
@@ -275,6 +294,7 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
                 for (size_t k = begin[i]; k < end[i]; ++k) out.push(ready_[k]);
             }
         });
+        framing_.release_assembled();
         if (r.count < net::kBatchSize) break;
     }
 }
@@ -306,22 +326,23 @@ void ServerRelay<Framing>::on_upstream_readable(Session& s) {
         if (r.count == 0) break;
         TimePoint now = tick();
 
+        if (listeners_.empty()) return;  // shutting down
         size_t limit = framing_.max_plain(options_.mtu, s.peer);
-        std::array<net::OutDatagram, net::kBatchSize> out;
         size_t n = 0;
         uint64_t bytes = 0;
-        for (size_t i = 0; i < r.count; ++i) {
-            if (batch_.truncated(i) || batch_.payload(i).size() > limit) {
-                metrics_.drop(DropReason::oversize);
-                continue;
+        {
+            Outbox<Endpoint> out(*listeners_[s.listener]);
+            for (size_t i = 0; i < r.count; ++i) {
+                if (batch_.truncated(i) || !framing_.seal_to(s.framing, batch_, i, &s.peer, &s.local, limit, out)) {
+                    metrics_.drop(DropReason::oversize);
+                    continue;
+                }
+                bytes += batch_.payload(i).size();
+                ++n;
             }
-            bytes += batch_.payload(i).size();
-            out[n++] = framing_.seal(s.framing, batch_, i, &s.peer, &s.local);
         }
         s.bytes_down += bytes;
-        if (listeners_.empty()) return;  // shutting down
         if (n != 0) s.answered = true;
-        listeners_[s.listener]->transmit(std::span(out.data(), n));
         if (framing_.save_due(s.framing) && !options_.state_file.empty()) save_state(now);
         s.last_active = now;
         if (r.count < net::kBatchSize) break;
@@ -332,6 +353,7 @@ template <typename Framing>
 void ServerRelay<Framing>::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
+    framing_.expire(now);
     sessions_.for_each([&](Session& s) { s.rate.sample(now, s.bytes_up, s.bytes_down); });
     // At most once a sweep (≤ 1 s): a flood of new sessions costs one write.
     if constexpr (Framing::kTraits.state_file) {

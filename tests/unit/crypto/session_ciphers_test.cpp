@@ -155,12 +155,22 @@ TEST_F(SessionCiphersTest, TheFragmentBitIsSealedIntoTheVersionAndOpens) {
 
 TEST_F(SessionCiphersTest, OtherVersionsDoNotParseAsRelayData) {
     std::vector<std::byte> d(kOverhead + 10);
-    for (int v : {0, 2, 4, 0x81, 0x83, 0xff}) {
+    for (int v : {0, 2, 4, 0x80, 0x82, 0x84, 0xff}) {
         d[0] = static_cast<std::byte>(v);
         EXPECT_FALSE(crypto::parse_session_header(d)) << v;
     }
     d[0] = std::byte{crypto::kAesGcmVersion};
     EXPECT_FALSE(crypto::parse_session_header(std::span(d).first(kOverhead - 1)));
+}
+
+TEST_F(SessionCiphersTest, PiecesOfEitherCipherParseWithTheirVersion) {
+    std::vector<std::byte> d(kOverhead + 10);
+    for (int v : {0x81, 0x83}) {
+        d[0] = static_cast<std::byte>(v);
+        auto h = crypto::parse_session_header(d);
+        ASSERT_TRUE(h) << v;
+        EXPECT_EQ(h->version, v);
+    }
 }
 
 TEST_F(SessionCiphersTest, ANoticeRefusesAesGcmForItsSessionOnly) {

@@ -498,14 +498,94 @@ TEST(RelayLoopbackSession, RepliesFollowTheNewSourceAfterNatRebinding) {
     EXPECT_EQ(::recv(a.fd(), buf.data(), buf.size(), MSG_DONTWAIT), -1);
 }
 
-TEST(RelayLoopbackSession, OversizeDatagramsAreDroppedAndCounted) {
+namespace {
+
+// Sends `d` from the app and returns what comes back (empty: nothing in 5 s).
+std::vector<std::byte> echo_one(Harness& h, const std::vector<std::byte>& d) {
+    ::sendto(h.app.fd(), d.data(), d.size(), 0, h.client_addr.sockaddr_ptr(), h.client_addr.length());
+    std::vector<std::byte> back(65536);
+    ssize_t n = -1;
+    run_until(h, [&] { return (n = ::recv(h.app.fd(), back.data(), back.size(), MSG_DONTWAIT)) >= 0; });
+    back.resize(n < 0 ? 0 : static_cast<size_t>(n));
+    return back;
+}
+
+std::vector<std::byte> pattern(size_t size) {
+    std::vector<std::byte> d(size);
+    for (size_t i = 0; i < size; ++i) d[i] = std::byte(static_cast<uint8_t>(i * 13 + size));
+    return d;
+}
+
+uint64_t pieces(metrics::Registry& m, metrics::Direction d) { return m.get(metrics::Family::pieces, d); }
+
+}  // namespace
+
+TEST(RelayLoopbackSession, ADatagramThatFitsTheMtuFramedGoesWholeWithThe33ByteOverhead) {
     Harness h("127.0.0.1", config::Mode::session);
-    // 1500 - 28 - 33 = 1439 bytes fit; 1440 does not.
+    // 1500 - 28 - 33 = 1439 bytes fit.
     h.payload.assign(1439, std::byte{1});
     EXPECT_EQ(h.round_trip(10), 10u);
-    h.payload.assign(1440, std::byte{1});
-    ::sendto(h.app.fd(), h.payload.data(), h.payload.size(), 0, h.client_addr.sockaddr_ptr(), h.client_addr.length());
-    ASSERT_TRUE(run_until(h, [&] { return drops(h.client_metrics, metrics::DropReason::oversize) == 1; }));
+    EXPECT_EQ(h.client_metrics.get(metrics::Family::bytes, metrics::Direction::upstream), 10u * 1472);
+    EXPECT_EQ(pieces(h.client_metrics, metrics::Direction::upstream), 0u);
+    EXPECT_EQ(pieces(h.server_metrics, metrics::Direction::downstream), 0u);
+}
+
+TEST(RelayLoopbackSession, LargerDatagramsCrossInPiecesBothWaysIntact) {
+    Harness h("127.0.0.1", config::Mode::session);
+    for (size_t size : {1440u, 1452u, 2878u, 9000u, 65507u}) {
+        auto d = pattern(size);
+        EXPECT_EQ(echo_one(h, d), d) << size;
+    }
+    // 2 + 2 + 3 + 7 + 46 pieces each way (1431 bytes of payload per piece at most).
+    EXPECT_EQ(pieces(h.client_metrics, metrics::Direction::upstream), 60u);
+    EXPECT_EQ(pieces(h.server_metrics, metrics::Direction::upstream), 60u);
+    EXPECT_EQ(pieces(h.server_metrics, metrics::Direction::downstream), 60u);
+    EXPECT_EQ(pieces(h.client_metrics, metrics::Direction::downstream), 60u);
+    EXPECT_EQ(drops(h.client_metrics, metrics::DropReason::oversize), 0u);
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::bytes, metrics::Direction::upstream),
+              1440u + 1452 + 2878 + 9000 + 65507);
+}
+
+TEST(RelayLoopbackSession, ManyPiecedDatagramsInOneBatchArriveInOrder) {
+    Harness h("127.0.0.1", config::Mode::session);
+    // Bursts of 40 two-piece datagrams: a receive batch of 64 pieces holds
+    // more whole datagrams than wait in the reassembly at most.
+    std::vector<std::vector<std::byte>> sent;
+    std::vector<std::byte> buf(65536);
+    size_t got = 0;
+    bool in_order = true;
+    for (int burst = 0; burst < 5; ++burst) {
+        for (size_t k = 0; k < 40; ++k) {
+            sent.push_back(pattern(1452 + sent.size()));
+            ::sendto(h.app.fd(), sent.back().data(), sent.back().size(), 0, h.client_addr.sockaddr_ptr(),
+                     h.client_addr.length());
+        }
+        run_until(h, [&] {
+            ssize_t n;
+            while (got < sent.size() && (n = ::recv(h.app.fd(), buf.data(), buf.size(), MSG_DONTWAIT)) >= 0) {
+                in_order = in_order && static_cast<size_t>(n) == sent[got].size() &&
+                           std::equal(sent[got].begin(), sent[got].end(), buf.begin());
+                ++got;
+            }
+            return got == sent.size();
+        });
+    }
+    EXPECT_EQ(got, sent.size());
+    EXPECT_TRUE(in_order);
+    EXPECT_EQ(drops(h.server_metrics, metrics::DropReason::reassembly_full), 0u);
+}
+
+TEST(RelayLoopbackSession, HotPathAllocatesNothingPerPiece) {
+    if (!PORTHOP_COUNT_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under sanitizers";
+    Harness h("127.0.0.1", config::Mode::session);
+    h.payload.assign(3000, std::byte{2});
+    ASSERT_EQ(h.round_trip(100), 100u);  // the piece buffers exist now
+    g_allocations = 0;
+    g_counting = true;
+    size_t back = h.round_trip(2000);
+    g_counting = false;
+    EXPECT_EQ(back, 2000u);
+    EXPECT_EQ(g_allocations.load(), 0u);
 }
 
 // Keepalives (docs/protocol.md, "Keepalives"): the server relay answers each
