@@ -93,7 +93,7 @@ typename ClientRelay<Framing>::Session* ClientRelay<Framing>::find_or_open(const
         // Saved at once (a crash a moment later must not lose it), at most
         // ten times a second; the sweep saves the rest.
         state_dirty_ = true;
-        if (!options_.state_file.empty() && now - state_written_ >= std::chrono::milliseconds(100)) save_state(now);
+        if (!options_.state_file.empty() && now - state_written_ >= kStateSaveGap) save_state(now);
         return &session;
     } catch (const net::NetError& e) {
         // Out of descriptors or memory for sockets: refuse this peer, keep
@@ -316,7 +316,9 @@ void ClientRelay<Framing>::save_state(TimePoint now) {
 // gets there (on the datagram path, once per kCounterMargin / 2 datagrams).
 template <typename Framing>
 void ClientRelay<Framing>::save_state_if_due(const Session& s, TimePoint now) {
-    if (framing_.save_due(s.framing) && !options_.state_file.empty()) save_state(now);
+    if (framing_.save_due(s.framing) && !options_.state_file.empty() && now - state_written_ >= kStateSaveGap) {
+        save_state(now);
+    }
 }
 
 // Each saved session comes back on its upstream socket's old local port and

@@ -127,7 +127,7 @@ typename ServerRelay<Framing>::Session& ServerRelay<Framing>::open_session(const
         // lose it), but at most ten times a second: a flood of new sessions
         // waits for the sweep.
         state_dirty_ = true;
-        if (!options_.state_file.empty() && now - state_written_ >= std::chrono::milliseconds(100)) save_state(now);
+        if (!options_.state_file.empty() && now - state_written_ >= kStateSaveGap) save_state(now);
     }
     return session;
 }
@@ -267,7 +267,7 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
                 if (wildcard) s->local = local;
                 // A keepalive: roaming, and one answer; nothing to relay.
                 if (Framing::kTraits.keepalive && plain.empty()) {
-                    answer_keepalive(*s);
+                    answer_keepalive(*s, now);
                     return;
                 }
                 auto whole = framing_.assemble(s->framing, d, plain, now);
@@ -304,11 +304,13 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
 // the client relay's stall detector counts it as a reply, so a silent
 // application behind a blackholed port still gets its stall hop.
 template <typename Framing>
-void ServerRelay<Framing>::answer_keepalive(Session& s) {
+void ServerRelay<Framing>::answer_keepalive(Session& s, TimePoint now) {
     if constexpr (Framing::kTraits.keepalive) {
         net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &s.peer, &s.local);
         net::send_batch(listeners_[s.listener]->socket(), std::span(&d, 1));
-        if (framing_.save_due(s.framing) && !options_.state_file.empty()) save_state(Clock::now());
+        if (framing_.save_due(s.framing) && !options_.state_file.empty() && now - state_written_ >= kStateSaveGap) {
+            save_state(now);
+        }
     }
 }
 
@@ -343,7 +345,9 @@ void ServerRelay<Framing>::on_upstream_readable(Session& s) {
         }
         s.bytes_down += bytes;
         if (n != 0) s.answered = true;
-        if (framing_.save_due(s.framing) && !options_.state_file.empty()) save_state(now);
+        if (framing_.save_due(s.framing) && !options_.state_file.empty() && now - state_written_ >= kStateSaveGap) {
+            save_state(now);
+        }
         s.last_active = now;
         if (r.count < net::kBatchSize) break;
     }

@@ -57,7 +57,7 @@ private:
 
     void on_listener_readable(size_t index);
     void on_upstream_readable(Session& s);
-    void answer_keepalive(Session& s);
+    void answer_keepalive(Session& s, TimePoint now);
     // The session that datagram `d` (from `source`) belongs to once it
     // counts, with `d` opened in place into `plain`; null when it was dropped
     // (counted) or carries nothing to relay.

@@ -42,6 +42,12 @@ struct StateFile {
     std::vector<SavedSession> sessions;
 };
 
+// The relays write the file at most this often for new sessions and for
+// counters near their margin (a flood of new sessions, or a disk that
+// refuses writes, costs at most ten writes a second): the margin of 2^20
+// lasts seconds even at a million datagrams a second.
+inline constexpr Duration kStateSaveGap{100};
+
 // Writes `state` as JSON to PATH.tmp, then renames it over PATH, so that a
 // crash mid-write leaves the previous file whole. Returns false with errno
 // set on failure.
