@@ -54,6 +54,7 @@ enum class Family : uint8_t {
     sessions_closed,
     hops,
     send_queue_bytes,
+    paths,
     count_
 };
 
@@ -77,6 +78,10 @@ inline constexpr FamilyDef kFamilies[] = {
      kCloseReasonNames},
     {"porthop_hops_total", "Port hops taken, by reason.", Type::counter, "reason", kHopReasonNames},
     {"porthop_send_queue_bytes", "Bytes waiting in user-space send queues for a writable socket.", Type::gauge, "", {}},
+    {"porthop_paths",
+     "Flows in use by the open sessions: --paths per session on the client relay; on the server relay, the "
+     "(port, source) pairs that heard from a session within the last second.",
+     Type::gauge, "", {}},
 };
 static_assert(std::size(kFamilies) == size_t(Family::count_));
 

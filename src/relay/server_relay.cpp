@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -230,6 +231,7 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
                 Session* s = take(d, source, plain, now);
                 if (s == nullptr) return;
                 s->listener = index;
+                s->paths.heard(index, source, now);
                 if (wildcard) s->local = local;
                 // A keepalive: roaming only, nothing to relay.
                 if (Framing::kTraits.keepalive && plain.empty()) return;
@@ -273,20 +275,30 @@ void ServerRelay<Framing>::on_upstream_readable(Session& s) {
 
         size_t limit = framing_.max_plain(options_.mtu, s.peer);
         std::array<net::OutDatagram, net::kBatchSize> out;
+        std::array<size_t, net::kBatchSize> via;  // the listener each one leaves from
         size_t n = 0;
         uint64_t bytes = 0;
         for (size_t i = 0; i < r.count; ++i) {
-            if (batch_.truncated(i) || batch_.payload(i).size() > limit) {
+            size_t size = batch_.payload(i).size();
+            if (batch_.truncated(i) || size > limit) {
                 metrics_.drop(DropReason::oversize);
                 continue;
             }
-            bytes += batch_.payload(i).size();
-            out[n++] = framing_.seal(s.framing, batch_, i, &s.peer, &s.local);
+            bytes += size;
+            const RecentPaths::Entry* path = s.paths.pick(now, size);
+            via[n] = path != nullptr ? path->listener : s.listener;
+            out[n++] = framing_.seal(s.framing, batch_, i, path != nullptr ? &path->peer : &s.peer, &s.local);
         }
         s.bytes_down += bytes;
         if (listeners_.empty()) return;  // shutting down
         if (n != 0) s.answered = true;
-        listeners_[s.listener]->transmit(std::span(out.data(), n));
+        // Consecutive datagrams on one path leave in one send.
+        for (size_t first = 0; first < n;) {
+            size_t last = first + 1;
+            while (last < n && via[last] == via[first]) ++last;
+            listeners_[via[first]]->transmit(std::span(out.data() + first, last - first));
+            first = last;
+        }
         s.last_active = now;
         if (r.count < net::kBatchSize) break;
     }
@@ -296,7 +308,12 @@ template <typename Framing>
 void ServerRelay<Framing>::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
-    sessions_.for_each([&](Session& s) { s.rate.sample(now, s.bytes_up, s.bytes_down); });
+    size_t paths = 0;
+    sessions_.for_each([&](Session& s) {
+        s.rate.sample(now, s.bytes_up, s.bytes_down);
+        paths += s.paths.live(now);
+    });
+    metrics_.set(metrics::Family::paths, paths);
     // At most once a sweep (≤ 1 s): a flood of new sessions costs one write.
     if constexpr (Framing::kTraits.state_file) {
         if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
@@ -305,8 +322,13 @@ void ServerRelay<Framing>::sweep(TimePoint now) {
 
 template <typename Framing>
 SessionsReport ServerRelay<Framing>::report_sessions(size_t limit) const {
-    return report_of(sessions_, limit, Framing::kTraits.name, [this](const Session& s, SessionReport& r, TimePoint) {
+    return report_of(sessions_, limit, Framing::kTraits.name, [this](const Session& s, SessionReport& r, TimePoint now) {
         r.ports = {options_.listen_ports.ports[s.listener]};
+        // With --paths on the client: every port that heard from it lately.
+        s.paths.for_each_live(now, [&](const RecentPaths::Entry& e) {
+            uint16_t port = options_.listen_ports.ports[e.listener];
+            if (std::find(r.ports.begin(), r.ports.end(), port) == r.ports.end()) r.ports.push_back(port);
+        });
         r.bytes_up = s.bytes_up;
         r.bytes_down = s.bytes_down;
     });
