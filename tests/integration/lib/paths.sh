@@ -15,6 +15,7 @@
 #
 # Env: PORTHOP_BIN (binary), PORTHOP_SRC (repo root).
 
+export LAB_LINK_RATE=100mbit
 # shellcheck source=lab.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 
