@@ -28,7 +28,7 @@ public:
     // Bytes sent on one path before the next takes over: a few datagrams, so
     // the paths take equal shares whatever the receive batches hold, and a
     // burst reaches the client little reordered.
-    static constexpr uint64_t kChunk = 16 * 1024;
+    static constexpr uint64_t kChunk = 64 * 1024;
 
     struct Entry {
         size_t listener = 0;

@@ -292,15 +292,33 @@ void ServerRelay<Framing>::on_upstream_readable(Session& s) {
         s.bytes_down += bytes;
         if (listeners_.empty()) return;  // shutting down
         if (n != 0) s.answered = true;
-        // Consecutive datagrams on one path leave in one send.
-        for (size_t first = 0; first < n;) {
-            size_t last = first + 1;
-            while (last < n && via[last] == via[first]) ++last;
-            listeners_[via[first]]->transmit(std::span(out.data() + first, last - first));
-            first = last;
-        }
+        transmit_by_listener(std::span(out.data(), n), std::span(via.data(), n));
         s.last_active = now;
         if (r.count < net::kBatchSize) break;
+    }
+}
+
+// One send per listener: each path's datagrams in their order (the order
+// between paths is theirs to lose anyway), whatever turns the paths took.
+template <typename Framing>
+void ServerRelay<Framing>::transmit_by_listener(std::span<net::OutDatagram> out, std::span<const size_t> via) {
+    size_t first = via.empty() ? 0 : via[0];
+    if (std::all_of(via.begin(), via.end(), [&](size_t v) { return v == first; })) {
+        listeners_[first]->transmit(out);
+        return;
+    }
+    std::array<net::OutDatagram, net::kBatchSize> group;
+    std::array<bool, net::kBatchSize> sent{};
+    for (size_t i = 0; i < out.size(); ++i) {
+        if (sent[i]) continue;
+        size_t n = 0;
+        for (size_t k = i; k < out.size(); ++k) {
+            if (!sent[k] && via[k] == via[i]) {
+                group[n++] = out[k];
+                sent[k] = true;
+            }
+        }
+        listeners_[via[i]]->transmit(std::span(group.data(), n));
     }
 }
 

@@ -60,6 +60,8 @@ private:
 
     void on_listener_readable(size_t index);
     void on_upstream_readable(Session& s);
+    // out[i] leaves through listeners_[via[i]].
+    void transmit_by_listener(std::span<net::OutDatagram> out, std::span<const size_t> via);
     // The session that datagram `d` (from `source`) belongs to once it
     // counts, with `d` opened in place into `plain`; null when it was dropped
     // (counted) or carries nothing to relay.
