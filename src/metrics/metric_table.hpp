@@ -81,7 +81,9 @@ inline constexpr FamilyDef kFamilies[] = {
     {"porthop_paths",
      "Flows in use by the open sessions: --paths per session on the client relay; on the server relay, the "
      "(port, source) pairs that heard from a session within the last second.",
-     Type::gauge, "", {}},
+     Type::gauge,
+     "",
+     {}},
 };
 static_assert(std::size(kFamilies) == size_t(Family::count_));
 

@@ -290,7 +290,8 @@ void ClientRelay<Framing>::sweep(TimePoint now) {
                 send_keepalive(s, now);
             }
         }
-    });    metrics_.set(metrics::Family::paths, paths);
+    });
+    metrics_.set(metrics::Family::paths, paths);
 }
 
 template <typename Framing>

@@ -29,7 +29,10 @@ namespace porthop::relay {
 struct Path {
     Path(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint start, TimePoint now,
          const net::Address& server)
-        : hop(policy, ports, rng, start), target(server), last_sent(now), last_reply(now) {
+        : hop(policy, ports, rng, start),
+          target(server),
+          last_sent(now),
+          last_reply(now) {
         target.set_port(hop.port());
     }
     HopSchedule hop;

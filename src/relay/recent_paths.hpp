@@ -111,7 +111,7 @@ private:
     // left (within kWindow of its hop) besides the current ones.
     std::array<Entry, 2 * config::kMaxPaths> entries_{};
     size_t count_ = 0;
-    size_t last_ = 0;      // the entry heard last
+    size_t last_ = 0;     // the entry heard last
     TimePoint appeared_;  // when the newest entry was first heard
     size_t turn_ = 0;
     uint64_t sent_ = 0;

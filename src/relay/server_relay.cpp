@@ -340,16 +340,18 @@ void ServerRelay<Framing>::sweep(TimePoint now) {
 
 template <typename Framing>
 SessionsReport ServerRelay<Framing>::report_sessions(size_t limit) const {
-    return report_of(sessions_, limit, Framing::kTraits.name, [this](const Session& s, SessionReport& r, TimePoint now) {
-        r.ports = {options_.listen_ports.ports[s.listener]};
-        // With --paths on the client: every port that heard from it lately.
-        s.paths.for_each_live(now, [&](const RecentPaths::Entry& e) {
-            uint16_t port = options_.listen_ports.ports[e.listener];
-            if (std::find(r.ports.begin(), r.ports.end(), port) == r.ports.end()) r.ports.push_back(port);
-        });
-        r.bytes_up = s.bytes_up;
-        r.bytes_down = s.bytes_down;
-    });
+    return report_of(sessions_, limit, Framing::kTraits.name,
+                     [this](const Session& s, SessionReport& r, TimePoint now) {
+                         r.ports = {options_.listen_ports.ports[s.listener]};
+                         // With --paths on the client: every port that heard from it lately.
+                         s.paths.for_each_live(now, [&](const RecentPaths::Entry& e) {
+                             uint16_t port = options_.listen_ports.ports[e.listener];
+                             if (std::find(r.ports.begin(), r.ports.end(), port) == r.ports.end())
+                                 r.ports.push_back(port);
+                         });
+                         r.bytes_up = s.bytes_up;
+                         r.bytes_down = s.bytes_down;
+                     });
 }
 
 template <typename Framing>

@@ -13,7 +13,9 @@ run_probe cap
 [[ $(pj cap .answered) == true ]] || fail "the server relay did not answer the probe"
 [[ $(pj cap .kind) == per_flow ]] || fail "kind $(pj cap .kind), not per_flow (long $(pj cap .long_rate) B/s, together $(pj cap .parallel_rate) B/s)"
 paths=$(pj cap .recommended.paths)
-[[ $paths =~ ^[0-9]+$ ]] && (( paths >= 2 && paths <= 16 )) || fail "recommended --paths '$paths', not 2 to 16"
+if ! [[ $paths =~ ^[0-9]+$ ]] || (( paths < 2 || paths > 16 )); then
+    fail "recommended --paths '$paths', not 2 to 16"
+fi
 [[ $(pj cap .recommended.hop_interval) == null && $(pj cap .recommended.hop_bytes) == null ]] ||
     fail "a hop schedule recommended for a per-flow cap: $(pj cap -c .recommended)"
 # The long flow got about the cap (102400 B/s), far below the probe's 1 MB/s.

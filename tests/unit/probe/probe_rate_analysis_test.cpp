@@ -189,9 +189,7 @@ struct Parallel {
 Parallel parallel(double cap, double long_rate_with, double fresh_rate) {
     auto in_fresh = [](double age) { return age >= 0.5 && std::fmod(age - 0.5, 2.0) < 1.0; };
     Parallel p;
-    p.fast = flow(kR, 18, [&](double age, double) {
-        return in_fresh(age) ? long_rate_with : std::min(kR, cap);
-    });
+    p.fast = flow(kR, 18, [&](double age, double) { return in_fresh(age) ? long_rate_with : std::min(kR, cap); });
     p.slow = flow(kR / 4, 18, [&](double age, double) {
         return in_fresh(age) ? std::min(kR / 4, long_rate_with) : std::min(kR / 4, cap);
     });

@@ -11,7 +11,6 @@ using namespace porthop;
 using namespace porthop::relay;
 using namespace std::chrono_literals;
 
-
 TEST(HopSchedule, NextHopFallsWithinIntervalPlusOrMinusJitter) {
     auto ports = port_range(20000, 50);
     Rng rng(1);

@@ -5,8 +5,8 @@
 #include <set>
 #include <vector>
 
-#include "relay/recent_paths.hpp"
 #include "port_range.hpp"
+#include "relay/recent_paths.hpp"
 
 using namespace porthop;
 using namespace porthop::relay;
