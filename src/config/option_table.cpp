@@ -158,6 +158,10 @@ constexpr Spec kSpecs[] = {
     {"hop-grace", kClient, Kind::text, "DURATION",
      "Session mode: keep the previous hop's socket open this long for late replies (default 3s)", Reload::relay,
      field<&Options::hop_grace>(), duration<&Options::hop_grace>()},
+    {"paths", kClient, Kind::count, "N",
+     "Carry each session over N concurrent flows to N ports of the set, 1 to 16, past an ISP that caps every "
+     "flow's rate (default 1)",
+     Reload::restart, field<&Options::paths>(), count<&Options::paths, 1, kMaxPaths>()},
     {"mode", kRelays, Kind::text, "plain|session", "Protocol between the relays (default plain)", Reload::restart,
      field<&Options::mode>(),
      [](const Validator& v, std::string_view n, Options& o) {

@@ -28,6 +28,9 @@ using PortSet = net::PortSet;
 // --workers' upper bound: a reuseport group holds at most 65535 sockets, and
 // far fewer threads than that are useful.
 inline constexpr uint32_t kMaxWorkers = 256;
+// --paths: 16 flows carry 16x a per-flow cap (64 Mbit/s at 4 Mbit/s each);
+// more buy little and cost the server relay a longer scan per datagram.
+inline constexpr uint32_t kMaxPaths = 16;
 
 struct Options {
     Role role = Role::client;
@@ -68,6 +71,8 @@ struct Options {
     // session mode: how long the socket of the previous hop stays open for
     // late replies after the session moved to a fresh source port.
     Duration hop_grace{3'000};
+    // concurrent flows per session, each to its own port of the set (--paths)
+    uint32_t paths = 1;
 
     // session mode: the path MTU the framed datagrams must fit (IP and UDP
     // headers included); a datagram that would not is dropped (oversize).

@@ -3,6 +3,7 @@
 // waiting for a resolver.
 #include "config/validate.hpp"
 
+#include <string>
 #include <tuple>
 
 #include "config/validator.hpp"
@@ -34,6 +35,12 @@ Options validate(unsigned role, const RawOptions& raw) {
     rows([&](const Spec& spec) {
         if (spec.read != nullptr && spec.phase == Phase::address) spec.read(v, spec.name, o);
     });
+    // Paths on one port would be one flow: the cap they are meant to get past.
+    if (o.role == Role::client && o.paths > o.server_ports.ports.size()) {
+        throw ConfigError(label("paths", *v.get("paths")) + ": " + std::to_string(o.paths) +
+                          " concurrent flows need as many ports, and --server's set has " +
+                          std::to_string(o.server_ports.ports.size()) + "; give fewer paths or more ports");
+    }
     return o;
 }
 

@@ -35,6 +35,12 @@ inline constexpr uint8_t kPieceFlag = 0x80;
 // First byte of a probe datagram (`porthop probe`, docs/protocol.md "Probe"):
 // same header layout, its own keys, never relayed.
 inline constexpr uint8_t kProbeVersion = 2;
+// Every version byte of relay data (1, 3, 0x81, 0x83), AND this mask, is
+// kVersion, and no other version's is: the workers' steering program reads
+// the session id of all of them (net/reuseport_steering.hpp).
+inline constexpr uint8_t kRelayVersionMask = static_cast<uint8_t>(~(kPieceFlag | (kVersion ^ kAesGcmVersion)));
+static_assert((kAesGcmVersion & kRelayVersionMask) == kVersion && (kProbeVersion & kRelayVersionMask) != kVersion &&
+              (kNoticeVersion & kRelayVersionMask) != kVersion);
 inline constexpr size_t kKeySize = 32;
 inline constexpr size_t kHeaderSize = 1 + 8 + 8;  // version, session id, counter
 inline constexpr size_t kTagSize = crypto_aead_xchacha20poly1305_ietf_ABYTES;

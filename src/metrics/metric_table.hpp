@@ -59,6 +59,7 @@ enum class Family : uint8_t {
     hops,
     send_queue_bytes,
     pieces,
+    paths,
     count_
 };
 
@@ -86,6 +87,12 @@ inline constexpr FamilyDef kFamilies[] = {
      "Session mode: pieces of datagrams too large for --mtu, by direction (upstream: towards the QUIC server); "
      "each is also one datagram in porthop_packets_total on the side that sends it.",
      Type::counter, "direction", kDirectionNames},
+    {"porthop_paths",
+     "Flows in use by the open sessions: --paths per session on the client relay; on the server relay, the "
+     "(port, source) pairs that heard from a session within the last second.",
+     Type::gauge,
+     "",
+     {}},
 };
 static_assert(std::size(kFamilies) == size_t(Family::count_));
 

@@ -65,10 +65,11 @@ SteeringProgram steer_by_source_ip(uint32_t workers) {
     return p;
 }
 
-SteeringProgram steer_by_payload_id(uint32_t workers, uint8_t version, uint32_t id_offset) {
+SteeringProgram steer_by_payload_id(uint32_t workers, uint8_t version_mask, uint8_t version, uint32_t id_offset) {
     if (workers == 0) workers = 1;
     SteeringProgram p;
     p.push_back(stmt(BPF_LD | BPF_B | BPF_ABS, 0));
+    p.push_back(stmt(BPF_ALU | BPF_AND | BPF_K, version_mask));
     size_t check = p.size();
     p.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, version, 0, 0));  // not our version: to the last instruction
     // A datagram too short for these loads ends the program with 0.

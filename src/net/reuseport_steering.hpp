@@ -29,10 +29,11 @@ using SteeringProgram = std::vector<sock_filter>;
 // dual-stack socket counts as IPv4).
 SteeringProgram steer_by_source_ip(uint32_t workers);
 
-// Datagrams whose first payload byte is `version` go to hash(the 64-bit
-// big-endian value at `id_offset`) % workers; any other datagram (another
-// version, or too short to hold the id) goes to index 0.
-SteeringProgram steer_by_payload_id(uint32_t workers, uint8_t version, uint32_t id_offset);
+// Datagrams whose first payload byte, AND `version_mask`, is `version` go to
+// hash(the 64-bit big-endian value at `id_offset`) % workers; any other
+// datagram (another version, or too short to hold the id) goes to index 0.
+// The mask lets one program take every version that carries a session id.
+SteeringProgram steer_by_payload_id(uint32_t workers, uint8_t version_mask, uint8_t version, uint32_t id_offset);
 
 uint32_t worker_for_ip(const Address& source, uint32_t workers);
 uint32_t worker_for_id(uint64_t id, uint32_t workers);

@@ -76,6 +76,7 @@ private:
         f->result.label = label;
         f->result.port = port;
         f->result.start_s = seconds(now - start_);
+        f->result.series.start_s = f->result.start_s;
         f->result.series.requested_rate = rate;
         f->rate = rate;
         // What the whole life of the flow needs and a quarter second more:
@@ -177,6 +178,7 @@ private:
         if (!fresh_ && now >= next_fresh_ && now + kFreshLife <= start_ + duration_) {
             fresh_ = open_flow("fresh", options_.rate, kFreshLife);
             fresh_->start = last_sample_;
+            fresh_->result.series.start_s = seconds(last_sample_ - start_);
             fresh_->end = last_sample_ + kFreshLife;
             next_fresh_ += kFreshEvery;
         }

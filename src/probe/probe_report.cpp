@@ -123,6 +123,12 @@ std::string render_summary(const ProbeReport& report) {
         out += "Throttling: no throttling seen\n";
         out += "  long flow: " + mbit(a.long_rate) + ", fresh flows: " + mbit(a.fresh_rate) + "\n";
         out += "Recommended: no change (keep your --hop-interval / --hop-bytes)\n";
+    } else if (a.kind == ThrottleKind::per_flow) {
+        out += "Throttling: YES, every flow capped from its first byte (a per-flow rate cap)\n";
+        out += "  long flow: " + mbit(a.long_rate) + " all along; with a fresh flow beside it the flows carried " +
+               mbit(a.parallel_rate) + " together\n";
+        out += "Recommended: --paths " + std::to_string(a.paths.value_or(2)) +
+               " (concurrent flows: enough to carry the probe's rate; hopping alone does not help)\n";
     } else {
         const char* by = a.kind == ThrottleKind::age ? "by flow age"
                          : a.kind == ThrottleKind::volume
@@ -161,8 +167,9 @@ std::string render_json(const ProbeReport& report) {
     const Analysis& a = report.analysis;
     const ProbeResult& r = report.result;
     nlohmann::json recommended = nullptr;
-    if (a.hop_interval || a.hop_bytes) {
+    if (a.hop_interval || a.hop_bytes || a.paths) {
         recommended = nlohmann::json::object();
+        if (a.paths) recommended["paths"] = *a.paths;
         if (a.hop_interval) recommended["hop_interval"] = duration_flag(*a.hop_interval);
         if (a.hop_bytes) recommended["hop_bytes"] = *a.hop_bytes;
     }
@@ -182,6 +189,7 @@ std::string render_json(const ProbeReport& report) {
         {"long_rate", std::round(a.long_rate)},
         {"throttled_rate", std::round(a.throttled_rate)},
         {"fresh_rate", std::round(a.fresh_rate)},
+        {"parallel_rate", std::round(a.parallel_rate)},
         {"recommended", recommended},
         {"flows", {{"long", flow_json(r.fast)}, {"long_quarter", flow_json(r.slow)}, {"fresh", fresh}}},
     };

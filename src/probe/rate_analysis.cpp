@@ -12,6 +12,7 @@ const char* to_string(ThrottleKind kind) {
         case ThrottleKind::age: return "age";
         case ThrottleKind::volume: return "volume";
         case ThrottleKind::unclear: return "unclear";
+        case ThrottleKind::per_flow: return "per_flow";
     }
     return "unknown";
 }
@@ -53,6 +54,51 @@ std::chrono::milliseconds half_age(double age_s) {
 uint64_t half_bytes(double bytes) {
     auto half = static_cast<uint64_t>(bytes / 2);
     return std::max<uint64_t>(10'000, half / 10'000 * 10'000);
+}
+
+// Rates of the long flows with a fresh flow beside them and without.
+struct Parallel {
+    double together_with = 0;     // fast + slow + fresh, bytes/s
+    double together_without = 0;  // fast + slow
+    double fast_with = 0;
+    double fast_without = 0;
+    bool measured = false;  // at least a second of each
+};
+
+Parallel parallel_rates(const FlowSeries& fast, const FlowSeries& slow, std::span<const FlowSeries> fresh) {
+    double with_time = 0, without_time = 0, fast_with = 0, fast_without = 0, slow_with = 0, slow_without = 0,
+           fresh_bytes = 0;
+    for (size_t i = 0; i < fast.samples.size(); ++i) {
+        const Sample& s = fast.samples[i];
+        double end = fast.start_s + s.age_s;
+        double slow_bytes = i < slow.samples.size() ? slow.samples[i].down_bytes : 0;
+        // The fresh sample taken at the same tick (its first one left out:
+        // the request is still on its way there).
+        const Sample* beside = nullptr;
+        for (const FlowSeries& f : fresh) {
+            for (size_t k = 1; k < f.samples.size() && beside == nullptr; ++k) {
+                if (std::abs(f.start_s + f.samples[k].age_s - end) < s.dt_s / 2) beside = &f.samples[k];
+            }
+        }
+        if (beside != nullptr) {
+            with_time += s.dt_s;
+            fast_with += s.down_bytes;
+            slow_with += slow_bytes;
+            fresh_bytes += beside->down_bytes;
+        } else {
+            without_time += s.dt_s;
+            fast_without += s.down_bytes;
+            slow_without += slow_bytes;
+        }
+    }
+    Parallel p;
+    p.measured = with_time >= 1 && without_time >= 1;
+    if (!p.measured) return p;
+    p.together_with = (fast_with + slow_with + fresh_bytes) / with_time;
+    p.together_without = (fast_without + slow_without) / without_time;
+    p.fast_with = fast_with / with_time;
+    p.fast_without = fast_without / without_time;
+    return p;
 }
 
 }  // namespace
@@ -97,7 +143,16 @@ Analysis analyze(const FlowSeries& fast, const FlowSeries& slow, std::span<const
     constexpr double kForever = std::numeric_limits<double>::max();
     if (!a.fast) {
         a.long_rate = mean_rate(fast, 0, kForever);
-        return a;  // no throttling seen: no recommendation
+        Parallel p = parallel_rates(fast, slow, fresh);
+        bool capped = a.long_rate > 0 && a.long_rate < kThrottledShare * fast.requested_rate;
+        if (capped && p.measured && p.together_with >= kParallelGain * p.together_without &&
+            p.fast_with >= kKeptShare * p.fast_without) {
+            a.kind = ThrottleKind::per_flow;
+            a.parallel_rate = p.together_with;
+            double needed = std::ceil(fast.requested_rate / a.long_rate);
+            a.paths = static_cast<uint32_t>(std::clamp(needed, 2.0, double(kMaxRecommendedPaths)));
+        }
+        return a;  // no onset: no hop recommendation
     }
     a.long_rate = mean_rate(fast, 0, a.fast->age_s);
     a.throttled_rate = mean_rate(fast, a.fast->age_s, kForever);

@@ -7,6 +7,12 @@
 // Age or volume: the probe runs two long flows, one at rate R and one at R/4.
 // A throttle by age hits both at the same age; one by volume hits the slower
 // one at the same byte count, i.e. about 4x later.
+//
+// Per flow: an ISP that caps every flow from its first byte shows no onset;
+// the long flow never gets near its rate, and a fresh flow beside it adds
+// its own capped rate to what the flows carry together instead of taking
+// from the long ones (a shared bottleneck would split one rate among them).
+// The cure is several flows at once: --paths.
 
 #include <chrono>
 #include <cstdint>
@@ -25,6 +31,7 @@ struct Sample {
 
 struct FlowSeries {
     double requested_rate = 0;  // bytes/s asked of the server
+    double start_s = 0;         // when its first sample interval began, since the probe's start
     std::vector<Sample> samples;
 };
 
@@ -33,7 +40,7 @@ struct Onset {
     double bytes = 0;
 };
 
-enum class ThrottleKind { none, age, volume, unclear };
+enum class ThrottleKind { none, age, volume, unclear, per_flow };
 const char* to_string(ThrottleKind kind);
 
 struct Analysis {
@@ -45,6 +52,11 @@ struct Analysis {
     double throttled_rate = 0;  // bytes/s of the fast long flow after its onset (0 when none)
     std::optional<std::chrono::milliseconds> hop_interval;  // recommended, for an age throttle
     std::optional<uint64_t> hop_bytes;                      // recommended, for a volume throttle
+    // per_flow: what the flows carried together while a fresh flow ran
+    // beside the long ones (bytes/s), and the --paths that carry the
+    // probe's rate at the long flow's capped rate.
+    double parallel_rate = 0;
+    std::optional<uint32_t> paths;
 };
 
 // A sample counts as throttled below this share of the rate the flow
@@ -59,6 +71,14 @@ inline constexpr size_t kMinThrottledSamples = 4;
 // The onset of a sustained drop below kThrottledShare x expected_rate, or
 // nullopt.
 std::optional<Onset> find_onset(const FlowSeries& series, double expected_rate);
+
+// A fresh flow counts as adding to the others when the flows together carry
+// at least this many times what the long ones carry without it, ...
+inline constexpr double kParallelGain = 1.3;
+// ... while the fast long flow keeps at least this share of its rate.
+inline constexpr double kKeptShare = 0.7;
+// Most paths recommended (the --paths bound).
+inline constexpr uint32_t kMaxRecommendedPaths = 16;
 
 // Mean rate (bytes/s) of the samples in [from, to) by age.
 double mean_rate(const FlowSeries& series, double from_age_s, double to_age_s);

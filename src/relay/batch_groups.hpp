@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <cstddef>
 #include <span>
 
@@ -72,6 +73,53 @@ private:
     Sender& to_;
     size_t n_ = 0;
     std::array<net::OutDatagram, net::kBatchSize> out_;
+};
+
+// An Outbox over several senders (the server relay's listeners, one per
+// path of a session): each datagram leaves through the sender chosen by the
+// latest via(); at a flush, one send per sender, each sender's datagrams in
+// their order (the order between paths is theirs to lose anyway).
+template <typename Sender>
+class SpreadOutbox {
+public:
+    explicit SpreadOutbox(std::span<const std::unique_ptr<Sender>> to) : to_(to) {}
+    ~SpreadOutbox() { flush(); }
+    SpreadOutbox(const SpreadOutbox&) = delete;
+    SpreadOutbox& operator=(const SpreadOutbox&) = delete;
+    void via(size_t sender) { via_ = sender; }
+    void push(const net::OutDatagram& d) {
+        out_[n_] = d;
+        senders_[n_++] = via_;
+        if (n_ == out_.size()) flush();
+    }
+    void flush() {
+        std::span<const size_t> via(senders_.data(), n_);
+        if (n_ != 0 && std::all_of(via.begin(), via.end(), [&](size_t v) { return v == via[0]; })) {
+            to_[via[0]]->transmit(std::span<const net::OutDatagram>(out_.data(), n_));
+        } else if (n_ != 0) {
+            std::array<net::OutDatagram, net::kBatchSize> group;
+            std::array<bool, net::kBatchSize> sent{};
+            for (size_t i = 0; i < n_; ++i) {
+                if (sent[i]) continue;
+                size_t n = 0;
+                for (size_t k = i; k < n_; ++k) {
+                    if (!sent[k] && via[k] == via[i]) {
+                        group[n++] = out_[k];
+                        sent[k] = true;
+                    }
+                }
+                to_[via[i]]->transmit(std::span<const net::OutDatagram>(group.data(), n));
+            }
+        }
+        n_ = 0;
+    }
+
+private:
+    std::span<const std::unique_ptr<Sender>> to_;
+    size_t via_ = 0;
+    size_t n_ = 0;
+    std::array<net::OutDatagram, net::kBatchSize> out_;
+    std::array<size_t, net::kBatchSize> senders_;
 };
 
 }  // namespace porthop::relay

@@ -53,7 +53,9 @@ template <typename Framing>
 size_t ClientRelay<Framing>::upstream_sockets() {
     size_t n = 0;
     sessions_.for_each([&](Session& s) {
-        for (auto& e : s.up) n += e && e->is_open() ? 1 : 0;
+        for (auto& p : s.paths) {
+            for (auto& e : p.up) n += e && e->is_open() ? 1 : 0;
+        }
     });
     return n;
 }
@@ -68,11 +70,23 @@ net::UdpSocket ClientRelay<Framing>::upstream_socket(uint16_t local_port) {
 }
 
 template <typename Framing>
-std::unique_ptr<Endpoint> ClientRelay<Framing>::open_upstream(Session& s, uint8_t slot, uint16_t local_port) {
+std::unique_ptr<Endpoint> ClientRelay<Framing>::open_upstream(Session& s, size_t path, uint8_t slot,
+                                                              uint16_t local_port) {
     Session* raw = &s;
     return std::make_unique<Endpoint>(
         endpoints_, upstream_socket(local_port), Direction::upstream,
-        [this, raw, slot] { on_upstream_readable(*raw, slot); }, false, Framing::kTraits.coalesce_framed);
+        [this, raw, path, slot] { on_upstream_readable(*raw, path, slot); }, false,
+        Framing::kTraits.coalesce_framed);
+}
+
+template <typename Framing>
+Endpoint& ClientRelay<Framing>::sender(Session& s, size_t path) {
+    if constexpr (Framing::kTraits.hop_source_port) {
+        Path& p = s.paths[path];
+        return *p.up[p.current];
+    } else {
+        return *s.paths.main().up[0];
+    }
 }
 
 template <typename Framing>
@@ -83,12 +97,12 @@ typename ClientRelay<Framing>::Session* ClientRelay<Framing>::find_or_open(const
         return nullptr;
     }
     try {
-        auto s = std::make_unique<Session>(peer, options_.server_ip,
-                                           HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now),
-                                           framing_.new_client_state(), now);
-        s->target.set_port(s->hop.port());
-        s->up[0] = open_upstream(*s, 0);
-        spdlog::debug("session {} opened, first port {}", peer.to_string(), s->hop.port());
+        auto s = std::make_unique<Session>(
+            peer, PathSet(options_.paths, hop_policy_, options_.server_ports.ports, rng_, now, options_.server_ip),
+            framing_.new_client_state(), now);
+        size_t own_sockets = Framing::kTraits.hop_source_port ? s->paths.size() : 1;
+        for (size_t i = 0; i < own_sockets; ++i) s->paths[i].up[0] = open_upstream(*s, i, 0);
+        spdlog::debug("session {} opened, first port {}, {} paths", peer.to_string(), s->hop.port(), s->paths.size());
         Session& session = sessions_.insert(peer, std::move(s));
         // Saved at once (a crash a moment later must not lose it), at most
         // ten times a second; the sweep saves the rest.
@@ -109,21 +123,48 @@ typename ClientRelay<Framing>::Session* ClientRelay<Framing>::find_or_open(const
 // current; the socket used until now stays open for --hop-grace. The slot's
 // endpoint object is reused, so a hop allocates nothing once both exist.
 template <typename Framing>
-void ClientRelay<Framing>::hop_source(Session& s, TimePoint now) {
-    uint8_t next = s.current ^ 1;
+void ClientRelay<Framing>::hop_source(Session& s, size_t path, TimePoint now) {
+    Path& p = s.paths[path];
+    uint8_t next = p.current ^ 1;
     try {
-        if (s.up[next]) {
-            s.up[next]->reseat(upstream_socket(0));
+        if (p.up[next]) {
+            p.up[next]->reseat(upstream_socket(0));
         } else {
-            s.up[next] = open_upstream(s, next);
+            p.up[next] = open_upstream(s, path, next);
         }
     } catch (const net::NetError& e) {
         // Out of descriptors: keep the source port, hop the destination only.
         spdlog::debug("session {}: no fresh source port: {}", s.peer.to_string(), e.what());
         return;
     }
-    s.current = next;
-    s.previous_until = now + options_.hop_grace;
+    p.current = next;
+    p.previous_until = now + options_.hop_grace;
+}
+
+template <typename Framing>
+void ClientRelay<Framing>::path_hopped(Session& s, size_t path, metrics::HopReason reason, TimePoint now) {
+    metrics_.add(metrics::Family::hops, reason);
+    s.hop_log.record(reason, now);
+    s.paths.hopped(path, now);
+    if constexpr (Framing::kTraits.hop_source_port) hop_source(s, path, now);
+    state_dirty_ = true;
+}
+
+// A path that sent but heard nothing while the others did (a blocked port,
+// an ISP that blackholes this one flow) moves to another port now.
+template <typename Framing>
+void ClientRelay<Framing>::replace_stalled_path(Session& s, TimePoint now) {
+    auto stalled = s.paths.stalled(now, options_.hop_on_stall);
+    if (!stalled) return;
+    Path& p = s.paths[*stalled];
+    p.hop.hop(now);
+    path_hopped(s, *stalled, metrics::HopReason::stall, now);
+    spdlog::debug("session {}: path {} stalled, hop to port {}", s.peer.to_string(), *stalled, p.hop.port());
+    if constexpr (Framing::kTraits.keepalive) {
+        // Tells the server relay about the new flow even if the application is silent.
+        net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &p.target);
+        if (sender(s, *stalled).is_open()) net::send_batch(sender(s, *stalled).socket(), std::span(&d, 1));
+    }
 }
 
 template <typename Framing>
@@ -152,19 +193,18 @@ void ClientRelay<Framing>::on_downstream_readable() {
             for (size_t i : indices) bytes += batch_.payload(i).size();
             s.adaptive.sent(now, bytes);
             if (keep_nudge) s.nudge.offer(now, batch_.last_datagram(indices.back()));
-            if (auto reason = s.hop.before_send(now, bytes)) {
-                metrics_.add(metrics::Family::hops, *reason);
-                s.hop_log.record(*reason, now);
-                s.target.set_port(s.hop.port());
-                if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
-                state_dirty_ = true;
-            }
-            Outbox<Endpoint> out(*s.up[s.current]);
-            for (size_t i : indices) {
-                if (!framing_.seal_to(s.framing, batch_, i, &s.target, nullptr, limit, out)) {
-                    metrics_.drop(DropReason::oversize);
+            size_t path = s.paths.next();
+            Path& p = s.paths[path];
+            if (auto reason = p.hop.before_send(now, bytes)) path_hopped(s, path, *reason, now);
+            {
+                Outbox<Endpoint> out(sender(s, path));
+                for (size_t i : indices) {
+                    if (!framing_.seal_to(s.framing, batch_, i, &p.target, nullptr, limit, out)) {
+                        metrics_.drop(DropReason::oversize);
+                    }
                 }
             }
+            p.last_sent = now;
             s.last_active = now;
             save_state_if_due(s, now);
         });
@@ -173,14 +213,15 @@ void ClientRelay<Framing>::on_downstream_readable() {
 }
 
 template <typename Framing>
-void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
-    Endpoint& upstream = *s.up[slot];
+void ClientRelay<Framing>::on_upstream_readable(Session& s, size_t path, uint8_t slot) {
+    Path& own = s.paths[path];
+    Endpoint& upstream = *own.up[slot];
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
         auto r = upstream.receive(batch_);
         if (r.error != 0) {
             metrics_.drop(DropReason::send_error);
             if (!net::is_icmp_error(r.error)) {
-                if (slot == s.current) {
+                if (slot == own.current) {
                     s.broken = true;  // closed by the next sweep
                 } else {
                     upstream.close_socket();
@@ -206,6 +247,10 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                     metrics_.drop(DropReason::oversize);
                     continue;
                 }
+                // The path that sent to this port (none: a port it left,
+                // still answering within the server relay's window).
+                auto from_path = s.paths.find_port(from.port());
+                uint64_t bytes_before = bytes;
                 uint32_t segment = Framing::kTraits.whole_runs ? batch_.segment_size(i) : 0;
                 for_each_datagram<Framing::kTraits.whole_runs>(batch_, i, [&](std::span<std::byte> datagram) {
                     if (framing_.intercept_reply(s.framing, datagram)) return;
@@ -217,6 +262,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                     }
                     if (Framing::kTraits.keepalive && opened->empty()) {
                         answered = true;  // the server relay's answer, never the application's
+                        if (from_path) s.paths[*from_path].last_reply = now;
                         return;
                     }
                     heard = true;
@@ -231,11 +277,13 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                         framing_.release_assembled();
                     }
                 });
+                if (from_path && bytes != bytes_before) {
+                    Path& p = s.paths[*from_path];
+                    p.hop.received(bytes - bytes_before);
+                    p.last_reply = now;
+                }
             }
-            if (heard) {
-                s.hop.received(bytes);
-                s.last_active = now;
-            }
+            if (heard) s.last_active = now;
             if (heard || answered) {
                 s.adaptive.received(bytes);
                 s.last_reply = now;
@@ -256,10 +304,14 @@ void ClientRelay<Framing>::send_keepalive(Session& s, TimePoint now) {
     if constexpr (Framing::kTraits.keepalive) {
         s.last_keepalive = now;
         s.adaptive.sent(now, 0);
-        Endpoint& up = *s.up[s.current];
-        if (!up.is_open()) return;
-        net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &s.target);
-        net::send_batch(up.socket(), std::span(&d, 1));
+        // On every path: the server relay spreads its replies over the
+        // paths it heard from lately.
+        for (size_t i = 0; i < s.paths.size(); ++i) {
+            Endpoint& up = sender(s, i);
+            if (!up.is_open()) continue;
+            net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &s.paths[i].target);
+            net::send_batch(up.socket(), std::span(&d, 1));
+        }
         save_state_if_due(s, now);
     }
 }
@@ -271,26 +323,34 @@ void ClientRelay<Framing>::sweep(TimePoint now) {
     // At most once a sweep (<= 1 s): hops and new sessions cost one write.
     if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
     framing_.expire(now);
+    size_t paths = 0;
     sessions_.for_each([&](Session& s) {
         s.rate.sample(now, s.adaptive.sent_bytes(), s.adaptive.received_bytes());
+        paths += s.paths.size();
+        replace_stalled_path(s, now);
         if constexpr (Framing::kTraits.hop_source_port || Framing::kTraits.keepalive) {
-            // The previous hop's socket, once its grace period is over.
-            auto& previous = s.up[s.current ^ 1];
-            if (previous && previous->is_open() && now >= s.previous_until) previous->close_socket();
+            // The previous hops' sockets, once their grace period is over.
+            for (Path& p : s.paths) {
+                auto& previous = p.up[p.current ^ 1];
+                if (previous && previous->is_open() && now >= p.previous_until) previous->close_socket();
+            }
             if (now - s.last_reply >= kKeepaliveAfter && now - s.last_keepalive >= kKeepaliveAfter &&
                 now - s.last_active < options_.idle_timeout) {
                 send_keepalive(s, now);
             }
         }
     });
+    metrics_.set(metrics::Family::paths, paths);
 }
 
 template <typename Framing>
 void ClientRelay<Framing>::save_state(TimePoint now) {
     StateFile file{"client", Framing::kTraits.name, 0, {}};
     file.sessions.reserve(sessions_.size());
+    // Path 0 only: the other paths of a restored session take fresh ports.
     sessions_.for_each([&](Session& s) {
-        const auto& up = s.up[s.current];
+        const Path& main = s.paths.main();
+        const auto& up = main.up[main.current];
         if (!up || !up->is_open()) return;
         SavedSession& entry = file.sessions.emplace_back();
         entry.peer = s.peer;
@@ -303,7 +363,10 @@ void ClientRelay<Framing>::save_state(TimePoint now) {
         // The counters saved with their margin may now be used.
         size_t i = 0;
         sessions_.for_each([&](Session& s) {
-            if (s.up[s.current] && s.up[s.current]->is_open()) framing_.saved(s.framing, file.sessions[i++]);
+            const Path& main = s.paths.main();
+            if (main.up[main.current] && main.up[main.current]->is_open()) {
+                framing_.saved(s.framing, file.sessions[i++]);
+            }
         });
     } else {
         spdlog::warn("cannot write --state-file {}: {}", options_.state_file, std::strerror(errno));
@@ -333,13 +396,17 @@ void ClientRelay<Framing>::restore_state(TimePoint now) {
     StateFile file = read_state_file(options_.state_file, "client", Framing::kTraits.name, options_.idle_timeout);
     restore_sessions(file.sessions, options_.state_file, [&](const SavedSession& saved) {
         if (sessions_.full() || sessions_.find(saved.peer) != nullptr) return false;
-        auto s = std::make_unique<Session>(saved.peer, options_.server_ip,
-                                           HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now),
-                                           framing_.restore(saved), now);
+        auto s = std::make_unique<Session>(
+            saved.peer,
+            PathSet(options_.paths, hop_policy_, options_.server_ports.ports, rng_, now, options_.server_ip),
+            framing_.restore(saved), now);
         s->hop.resume_on(saved.server_port);
         s->target.set_port(s->hop.port());
         s->local = saved.local;
-        s->up[0] = open_upstream(*s, 0, saved.upstream_port);
+        s->paths.main().up[0] = open_upstream(*s, 0, 0, saved.upstream_port);
+        if constexpr (Framing::kTraits.hop_source_port) {
+            for (size_t i = 1; i < s->paths.size(); ++i) s->paths[i].up[0] = open_upstream(*s, i, 0);
+        }
         sessions_.insert(saved.peer, std::move(s));
         return true;
     });
@@ -353,7 +420,7 @@ void ClientRelay<Framing>::restore_state(TimePoint now) {
 template <typename Framing>
 SessionsReport ClientRelay<Framing>::report_sessions(size_t limit) const {
     return report_of(sessions_, limit, Framing::kTraits.name, [](const Session& s, SessionReport& r, TimePoint now) {
-        r.ports = {s.hop.port()};
+        r.ports = s.paths.ports();
         r.bytes_up = s.adaptive.sent_bytes();
         r.bytes_down = s.adaptive.received_bytes();
         r.hops = s.hop_log.report(now);
@@ -367,14 +434,25 @@ void ClientRelay<Framing>::on_runtime_options(TimePoint now) {
     hop_policy_ = HopPolicy{options_.hop_interval, options_.hop_jitter, options_.hop_bytes};
     new_sessions_.set_rate(options_.new_session_rate);
     sessions_.set_max(options_.max_sessions);
-    sessions_.for_each([&](Session& s) { s.hop.set_policy(hop_policy_, now); });
+    sessions_.for_each([&](Session& s) {
+        for (Path& p : s.paths) p.hop.set_policy(hop_policy_, now);
+    });
 }
 
 template <typename Framing>
 void ClientRelay<Framing>::adapt(TimePoint now) {
     adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
         state_dirty_ = true;
-        if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
+        // Relay::adapt_sessions moved the main path and counted the hop; a
+        // stall (nothing came back on any path) moves every path.
+        s.paths.hopped(0, now);
+        if constexpr (Framing::kTraits.hop_source_port) hop_source(s, 0, now);
+        if (reason == metrics::HopReason::stall) {
+            for (size_t i = 1; i < s.paths.size(); ++i) {
+                s.paths[i].hop.hop(now);
+                path_hopped(s, i, reason, now);
+            }
+        }
         if constexpr (Framing::kTraits.keepalive) {
             // A hop moves the destination (and the source port); a keepalive
             // at once tells the server relay where the session is now, even
@@ -386,7 +464,7 @@ void ClientRelay<Framing>::adapt(TimePoint now) {
             // path within moments, and a false slowdown hop must not
             // duplicate the application's data.
             net::OutDatagram d = net::OutDatagram::make(s.nudge.datagram(), &s.target);
-            s.up[s.current]->transmit(std::span(&d, 1));
+            sender(s, 0).transmit(std::span(&d, 1));
         }
         spdlog::debug("session {}: {} hop to port {}", s.peer.to_string(),
                       metrics::kHopReasonNames[static_cast<size_t>(reason)], s.hop.port());

@@ -2,8 +2,9 @@
 // The client relay (docs/design.md, "Roles"): one downstream socket; each
 // downstream source is a session with its own upstream socket, sending to the
 // server relay on a port of the set that changes on the session's hop
-// schedule. Replies count only from the server relay's address and a port of
-// the set, and only once the framing opened them. Framing (PlainFraming,
+// schedule (with --paths N: N flows at once, relay/path_set.hpp). Replies
+// count only from the server relay's address and a port of the set, and only
+// once the framing opened them. Framing (PlainFraming,
 // SessionFraming) says what differs between the modes: how a datagram is
 // sealed and opened, whether the source port hops too (then the previous
 // socket stays open for --hop-grace, for late replies: make-before-break)
@@ -16,6 +17,7 @@
 #include "relay/hop_nudge.hpp"
 #include "relay/hop_schedule.hpp"
 #include "relay/new_session_limiter.hpp"
+#include "relay/path_set.hpp"
 #include "relay/relay.hpp"
 #include "relay/session_stats.hpp"
 #include "relay/session_table.hpp"
@@ -40,31 +42,30 @@ public:
 
 private:
     struct Session {
-        Session(const net::Address& p, const net::Address& t, HopSchedule h, typename Framing::State f, TimePoint now)
+        Session(const net::Address& p, PathSet ps, typename Framing::State f, TimePoint now)
             : peer(p),
-              target(t),
-              hop(h),
+              paths(std::move(ps)),
+              hop(paths.main().hop),
+              target(paths.main().target),
               adaptive(now),
               framing(f),
               rate(now),
               opened(now),
               last_active(now),
               last_reply(now) {}
-        net::Address peer;    // the downstream application
-        net::Address local;   // the local IP the application wrote to (wildcard --listen only)
-        net::Address target;  // server relay address, port = current hop
-        HopSchedule hop;
+        net::Address peer;   // the downstream application
+        net::Address local;  // the local IP the application wrote to (wildcard --listen only)
+        PathSet paths;       // --paths flows, each with its port, schedule and (source-port hops) sockets
+        // Path 0's schedule and target: the adaptive triggers hop the main
+        // path through these (Relay::adapt_sessions).
+        HopSchedule& hop;
+        net::Address& target;
         AdaptiveHops adaptive;  // also the session's byte totals each way
         typename Framing::State framing;
         HopLog hop_log;
         RateSampler rate;
         TimePoint opened;
-        // `up[current]` sends; the other one, if open, is the previous hop's
-        // socket (source-port hops only), kept until previous_until.
-        std::array<std::unique_ptr<Endpoint>, 2> up;
-        uint8_t current = 0;
         HopNudge nudge;  // kept only while --hop-on-stall is on (no keepalives)
-        TimePoint previous_until;
         TimePoint last_active;
         TimePoint last_reply;  // last datagram from the server relay (or the session's start)
         TimePoint last_keepalive;
@@ -72,12 +73,19 @@ private:
     };
 
     void on_downstream_readable();
-    void on_upstream_readable(Session& s, uint8_t slot);
+    void on_upstream_readable(Session& s, size_t path, uint8_t slot);
     Session* find_or_open(const net::Address& peer, TimePoint now);
     // local_port 0: any.
     net::UdpSocket upstream_socket(uint16_t local_port);
-    std::unique_ptr<Endpoint> open_upstream(Session& s, uint8_t slot, uint16_t local_port = 0);
-    void hop_source(Session& s, TimePoint now);
+    std::unique_ptr<Endpoint> open_upstream(Session& s, size_t path, uint8_t slot, uint16_t local_port = 0);
+    // The socket path `path` sends through (its own with source-port hops,
+    // else path 0's: one source address for all paths).
+    Endpoint& sender(Session& s, size_t path);
+    void hop_source(Session& s, size_t path, TimePoint now);
+    // Path `path` hopped (any trigger): counted, kept off the other paths'
+    // ports, and on a fresh source port where the framing wants one.
+    void path_hopped(Session& s, size_t path, metrics::HopReason reason, TimePoint now);
+    void replace_stalled_path(Session& s, TimePoint now);
     void send_keepalive(Session& s, TimePoint now);
     void sweep(TimePoint now) override;
     void on_runtime_options(TimePoint now) override;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -264,6 +265,7 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
                 Session* s = take(d, source, plain, now);
                 if (s == nullptr) return;
                 s->listener = index;
+                s->paths.heard(index, source, now);
                 if (wildcard) s->local = local;
                 // A keepalive: roaming, and one answer; nothing to relay.
                 if (Framing::kTraits.keepalive && plain.empty()) {
@@ -333,13 +335,17 @@ void ServerRelay<Framing>::on_upstream_readable(Session& s) {
         size_t n = 0;
         uint64_t bytes = 0;
         {
-            Outbox<Endpoint> out(*listeners_[s.listener]);
+            SpreadOutbox<Endpoint> out(listeners_);
             for (size_t i = 0; i < r.count; ++i) {
-                if (batch_.truncated(i) || !framing_.seal_to(s.framing, batch_, i, &s.peer, &s.local, limit, out)) {
+                size_t size = batch_.payload(i).size();
+                const RecentPaths::Entry* path = batch_.truncated(i) ? nullptr : s.paths.pick(now, size);
+                out.via(path != nullptr ? path->listener : s.listener);
+                if (batch_.truncated(i) || !framing_.seal_to(s.framing, batch_, i, path != nullptr ? &path->peer : &s.peer,
+                                                             &s.local, limit, out)) {
                     metrics_.drop(DropReason::oversize);
                     continue;
                 }
-                bytes += batch_.payload(i).size();
+                bytes += size;
                 ++n;
             }
         }
@@ -358,7 +364,12 @@ void ServerRelay<Framing>::sweep(TimePoint now) {
     size_t closed = sessions_.expire(now, options_.idle_timeout, [](const Session& s) { return s.broken; });
     if (closed != 0) spdlog::debug("{} idle sessions closed, {} open", closed, sessions_.size());
     framing_.expire(now);
-    sessions_.for_each([&](Session& s) { s.rate.sample(now, s.bytes_up, s.bytes_down); });
+    size_t paths = 0;
+    sessions_.for_each([&](Session& s) {
+        s.rate.sample(now, s.bytes_up, s.bytes_down);
+        paths += s.paths.live(now);
+    });
+    metrics_.set(metrics::Family::paths, paths);
     // At most once a sweep (≤ 1 s): a flood of new sessions costs one write.
     if constexpr (Framing::kTraits.state_file) {
         if ((closed != 0 || state_dirty_) && !options_.state_file.empty()) save_state(now);
@@ -367,11 +378,18 @@ void ServerRelay<Framing>::sweep(TimePoint now) {
 
 template <typename Framing>
 SessionsReport ServerRelay<Framing>::report_sessions(size_t limit) const {
-    return report_of(sessions_, limit, Framing::kTraits.name, [this](const Session& s, SessionReport& r, TimePoint) {
-        r.ports = {options_.listen_ports.ports[s.listener]};
-        r.bytes_up = s.bytes_up;
-        r.bytes_down = s.bytes_down;
-    });
+    return report_of(sessions_, limit, Framing::kTraits.name,
+                     [this](const Session& s, SessionReport& r, TimePoint now) {
+                         r.ports = {options_.listen_ports.ports[s.listener]};
+                         // With --paths on the client: every port that heard from it lately.
+                         s.paths.for_each_live(now, [&](const RecentPaths::Entry& e) {
+                             uint16_t port = options_.listen_ports.ports[e.listener];
+                             if (std::find(r.ports.begin(), r.ports.end(), port) == r.ports.end())
+                                 r.ports.push_back(port);
+                         });
+                         r.bytes_up = s.bytes_up;
+                         r.bytes_down = s.bytes_down;
+                     });
 }
 
 template <typename Framing>

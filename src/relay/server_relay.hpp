@@ -7,13 +7,15 @@
 // how a reply is sealed. Replies leave through the listening socket that most
 // recently heard a valid datagram of the session, towards its source, so the
 // NATs and the ISP on the way see a reply on the flow that is current (and a
-// roaming client is followed).
+// roaming client is followed); a client with --paths N has N such flows at
+// once, and the replies are spread over them (relay/recent_paths.hpp).
 
 #include <memory>
 #include <vector>
 
 #include "relay/framing_setup.hpp"
 #include "relay/new_session_limiter.hpp"
+#include "relay/recent_paths.hpp"
 #include "relay/relay.hpp"
 #include "relay/session_stats.hpp"
 #include "relay/session_table.hpp"
@@ -53,6 +55,7 @@ private:
         uint64_t bytes_up = 0;
         uint64_t bytes_down = 0;
         RateSampler rate{TimePoint{}};  // restarted when the session opens
+        RecentPaths paths{};            // where replies go: spread over the client's --paths
     };
 
     void on_listener_readable(size_t index);

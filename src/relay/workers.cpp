@@ -24,7 +24,8 @@ constexpr uint32_t kSessionIdOffset = 1;
 constexpr std::chrono::milliseconds kHeartbeat{250};
 
 net::SteeringProgram program_for(config::Mode mode, uint32_t count) {
-    return mode == config::Mode::session ? net::steer_by_payload_id(count, crypto::kVersion, kSessionIdOffset)
+    return mode == config::Mode::session
+               ? net::steer_by_payload_id(count, crypto::kRelayVersionMask, crypto::kVersion, kSessionIdOffset)
                                          : net::steer_by_source_ip(count);
 }
 

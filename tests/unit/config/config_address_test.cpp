@@ -107,5 +107,23 @@ TEST(ConfigAddress, ClientMayListenOnIpv6AndReachAnIpv4Server) {
     EXPECT_FALSE(o.server_ip.is_v6());
 }
 
+TEST(ConfigAddress, PathsNeedAsManyPortsInTheServerSet) {
+    std::string message =
+        error_of({"client", "--listen", "127.0.0.1:1", "--server", "192.0.2.1:20000-20003", "--paths", "8"});
+    EXPECT_EQ(message.rfind("--paths: 8 ", 0), 0u) << message;
+    EXPECT_NE(message.find("has 4"), std::string::npos) << message;
+    EXPECT_EQ(run({"client", "--listen", "127.0.0.1:1", "--server", "192.0.2.1:20000-20003", "--paths", "4"}).paths,
+              4u);
+}
+
+TEST(ConfigAddress, PathsAreOneToSixteen) {
+    for (const char* bad : {"0", "17"}) {
+        std::string message =
+            error_of({"client", "--listen", "127.0.0.1:1", "--server", "192.0.2.1:20000-20099", "--paths", bad});
+        EXPECT_EQ(message.rfind("--paths", 0), 0u) << message;
+    }
+    EXPECT_EQ(run({"client", "--listen", "127.0.0.1:1", "--server", "192.0.2.1:20000-20099"}).paths, 1u);
+}
+
 }  // namespace
 }  // namespace porthop::config

@@ -104,7 +104,7 @@ TEST(ReuseportSteering, PlainSteersIpv4OnADualStackSocketAndIpv6BySourceAddress)
 
 TEST(ReuseportSteering, SessionSendsEachIdToThePredictedSocketFromAnySource) {
     constexpr uint32_t kWorkers = 2;
-    auto program = steer_by_payload_id(kWorkers, 1, 1);
+    auto program = steer_by_payload_id(kWorkers, 0x7d, 1, 1);
     Group a("127.0.0.1", kWorkers, program);
     Group b("127.0.0.1", kWorkers, program);
     std::vector<int> seen(kWorkers, 0);
@@ -126,9 +126,24 @@ TEST(ReuseportSteering, SessionSendsEachIdToThePredictedSocketFromAnySource) {
     EXPECT_GT(seen[1], 16);
 }
 
+TEST(ReuseportSteering, SessionSendsEveryVersionTheMaskAdmitsByItsId) {
+    constexpr uint32_t kWorkers = 2;
+    Group g("127.0.0.1", kWorkers, steer_by_payload_id(kWorkers, 0x7d, 1, 1));
+    auto to = *Address::parse_ip("127.0.0.1", g.port);
+    uint64_t id = 0x0123456789abcdefULL;
+    for (int i = 0; i < 32; ++i) {
+        id = id * 6364136223846793005ULL + 1442695040888963407ULL;
+        int expected = static_cast<int>(worker_for_id(id, kWorkers));
+        for (uint8_t version : {0x01, 0x03, 0x81, 0x83}) {
+            send_from(*Address::parse_ip("127.0.0.2", 0), to, session_datagram(version, id));
+            EXPECT_EQ(g.receiver(), expected) << std::hex << id << " version " << int(version);
+        }
+    }
+}
+
 TEST(ReuseportSteering, SessionSendsOtherVersionsAndShortDatagramsToTheFirstSocket) {
     constexpr uint32_t kWorkers = 2;
-    Group g("127.0.0.1", kWorkers, steer_by_payload_id(kWorkers, 1, 1));
+    Group g("127.0.0.1", kWorkers, steer_by_payload_id(kWorkers, 0x7d, 1, 1));
     auto to = *Address::parse_ip("127.0.0.1", g.port);
     for (int host = 2; host < 34; ++host) {
         auto from = *Address::parse_ip("127.0.0." + std::to_string(host), 0);
@@ -141,7 +156,7 @@ TEST(ReuseportSteering, SessionSendsOtherVersionsAndShortDatagramsToTheFirstSock
 }
 
 TEST(ReuseportSteering, TheKernelTakesBothPrograms) {
-    for (const auto& program : {steer_by_source_ip(4), steer_by_payload_id(4, 1, 1)}) {
+    for (const auto& program : {steer_by_source_ip(4), steer_by_payload_id(4, 0x7d, 1, 1)}) {
         UdpSocket s = UdpSocket::open(AF_INET);
         enable_reuseport(s.fd());
         EXPECT_EQ(attach_steering(s.fd(), program), 0);

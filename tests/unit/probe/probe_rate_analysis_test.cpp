@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <random>
 
@@ -171,4 +173,70 @@ TEST(ProbeRateAnalysis, OnsetBytesAreTheFlowBytesBeforeTheFirstThrottledSample) 
     ASSERT_TRUE(onset);
     EXPECT_DOUBLE_EQ(onset->age_s, 2.0);
     EXPECT_DOUBLE_EQ(onset->bytes, 2'000'000);
+}
+
+namespace {
+
+// Flows capped at `cap` from their first byte; fresh flows of one second
+// every two seconds from 0.5 s on, sampled on the long flows' ticks. The
+// long flows get `long_rate_with` while a fresh flow runs (the cap: the
+// same; a shared bottleneck: less).
+struct Parallel {
+    FlowSeries fast, slow;
+    std::vector<FlowSeries> fresh;
+};
+
+Parallel parallel(double cap, double long_rate_with, double fresh_rate) {
+    auto in_fresh = [](double age) { return age >= 0.5 && std::fmod(age - 0.5, 2.0) < 1.0; };
+    Parallel p;
+    p.fast = flow(kR, 18, [&](double age, double) { return in_fresh(age) ? long_rate_with : std::min(kR, cap); });
+    p.slow = flow(kR / 4, 18, [&](double age, double) {
+        return in_fresh(age) ? std::min(kR / 4, long_rate_with) : std::min(kR / 4, cap);
+    });
+    for (double start = 0.5; start + 1.0 <= 18; start += 2.0) {
+        FlowSeries f = flow(kR, 1.0, [&](double, double) { return fresh_rate; });
+        f.start_s = start;
+        p.fresh.push_back(f);
+    }
+    return p;
+}
+
+}  // namespace
+
+TEST(ProbeRateAnalysis, FlowsCappedFromTheFirstByteThatAddUpAreAPerFlowCap) {
+    constexpr double kCap = 100'000;
+    Parallel p = parallel(kCap, kCap, kCap);
+    Analysis a = analyze(p.fast, p.slow, p.fresh);
+    EXPECT_EQ(a.kind, ThrottleKind::per_flow);
+    EXPECT_FALSE(a.fast);
+    EXPECT_NEAR(a.long_rate, kCap, 1);
+    EXPECT_NEAR(a.parallel_rate, 3 * kCap, 1);
+    ASSERT_TRUE(a.paths);
+    EXPECT_EQ(*a.paths, 10u);  // the probe's rate over the capped rate
+    EXPECT_FALSE(a.hop_interval || a.hop_bytes);
+}
+
+TEST(ProbeRateAnalysis, ASharedBottleneckIsNoPerFlowCap) {
+    // 300 kB/s in all: the long flows split it, and a fresh flow takes its
+    // share from them.
+    constexpr double kLink = 300'000;
+    Parallel p = parallel(kLink / 2, kLink / 3, kLink / 3);
+    Analysis a = analyze(p.fast, p.slow, p.fresh);
+    EXPECT_EQ(a.kind, ThrottleKind::none);
+    EXPECT_FALSE(a.paths);
+}
+
+TEST(ProbeRateAnalysis, AFlowAtItsFullRateIsNoPerFlowCap) {
+    Parallel p = parallel(kR, kR, kR);
+    Analysis a = analyze(p.fast, p.slow, p.fresh);
+    EXPECT_EQ(a.kind, ThrottleKind::none);
+    EXPECT_FALSE(a.paths);
+}
+
+TEST(ProbeRateAnalysis, APerFlowCapRecommendsAtMostTheMostPaths) {
+    constexpr double kCap = 20'000;
+    Parallel p = parallel(kCap, kCap, kCap);
+    Analysis a = analyze(p.fast, p.slow, p.fresh);
+    ASSERT_EQ(a.kind, ThrottleKind::per_flow);
+    EXPECT_EQ(*a.paths, kMaxRecommendedPaths);
 }

@@ -2,21 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include <numeric>
 #include <set>
 #include <vector>
+
+#include "port_range.hpp"
 
 using namespace porthop;
 using namespace porthop::relay;
 using namespace std::chrono_literals;
-
-namespace {
-std::vector<uint16_t> port_range(uint16_t first, size_t n) {
-    std::vector<uint16_t> ports(n);
-    std::iota(ports.begin(), ports.end(), first);
-    return ports;
-}
-}  // namespace
 
 TEST(HopSchedule, NextHopFallsWithinIntervalPlusOrMinusJitter) {
     auto ports = port_range(20000, 50);

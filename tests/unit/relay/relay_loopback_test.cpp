@@ -83,9 +83,11 @@ struct Harness {
     // it, played through PORTHOP_NO_AESGCM).
     enum class Aes { where_available, nowhere, client_only };
 
-    // adaptive: the client relay also hops on stall and slowdown.
+    // adaptive: the client relay also hops on stall and slowdown; paths:
+    // its --paths.
     explicit Harness(const char* client_listen = "127.0.0.1", config::Mode mode = config::Mode::plain,
-                     bool adaptive = false, Aes aes = Aes::where_available) {
+                     bool adaptive = false, Aes aes = Aes::where_available,
+                     uint32_t paths = 1) {
         if (aes != Aes::where_available) ::setenv("PORTHOP_NO_AESGCM", "1", 1);
         crypto::init();
         psk = crypto::generate_key();
@@ -137,6 +139,7 @@ struct Harness {
         co.hop_interval = 1ms;  // hop nearly every batch: the hop path is hot too
         co.hop_jitter = 0ms;
         co.mode = mode;
+        co.paths = paths;
         if (adaptive) {
             co.hop_on_stall = 500ms;
             co.hop_on_slowdown = true;
@@ -323,6 +326,26 @@ TEST(RelayLoopbackSession, EchoesEveryDatagramThroughBothRelays) {
     EXPECT_GT(h.client_metrics.get(metrics::Family::hops, metrics::HopReason::interval), 0u);
     EXPECT_EQ(drops(h.server_metrics, metrics::DropReason::auth), 0u);
     EXPECT_EQ(drops(h.client_metrics, metrics::DropReason::auth), 0u);
+}
+
+TEST(RelayLoopbackPaths, PlainSessionOverFourPathsEchoesEveryDatagramFromOneSource) {
+    Harness h("127.0.0.1", config::Mode::plain, false, Harness::Aes::where_available, 4);
+    EXPECT_EQ(h.round_trip(2000), 2000u);
+    EXPECT_EQ(h.client_metrics.get(metrics::Family::packets, metrics::Direction::downstream), 2000u);
+    // One source address for all paths: one server session, one upstream socket.
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::sessions), 1u);
+    auto* client = dynamic_cast<relay::ClientRelay<relay::PlainFraming>*>(h.client.get());
+    ASSERT_NE(client, nullptr);
+    EXPECT_EQ(client->upstream_sockets(), 1u);
+    EXPECT_EQ(client->report_sessions(1).sessions.at(0).ports.size(), 4u);
+}
+
+TEST(RelayLoopbackPaths, SessionModeOverFourPathsEchoesEveryDatagram) {
+    Harness h("127.0.0.1", config::Mode::session, false, Harness::Aes::where_available, 4);
+    EXPECT_EQ(h.round_trip(2000), 2000u);
+    EXPECT_EQ(h.server_metrics.get(metrics::Family::sessions), 1u);
+    EXPECT_GE(h.session_client->upstream_sockets(), 4u);  // a socket (pair) per path
+    EXPECT_EQ(drops(h.server_metrics, metrics::DropReason::auth), 0u);
 }
 
 TEST(RelayLoopbackSession, HotPathAllocatesNothingPerDatagram) {
