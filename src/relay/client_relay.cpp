@@ -182,6 +182,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                     continue;
                 }
                 uint32_t segment = Framing::kTraits.whole_runs ? batch_.segment_size(i) : 0;
+                uint64_t entry_bytes = bytes;
                 for_each_datagram<Framing::kTraits.whole_runs>(batch_, i, [&](std::span<std::byte> datagram) {
                     DropReason why{};
                     auto opened = framing_.open_reply(s.framing, datagram, why);
@@ -195,9 +196,11 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                     bytes += opened->size();
                     ++relayed;
                 });
+                // By the port it came from: the current flow's, or an old
+                // flow's tail (the hop schedule measures both).
+                s.hop.received(from.port(), bytes - entry_bytes, now);
             }
             if (relayed != 0) {
-                s.hop.received(bytes);
                 s.adaptive.received(bytes);
                 s.last_active = now;
                 s.last_reply = now;

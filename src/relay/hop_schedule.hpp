@@ -1,20 +1,24 @@
 #pragma once
 // The per-session hop schedule (docs/design.md, "Hop schedule"): hop after the interval ± jitter,
-// or after hop_bytes on the current port; always to a port drawn at random
-// from the set, never the current one and, when the set is large enough, not
-// one of the last kRecentPorts either: the ISP may still hold those flows
-// (throttled by age or volume, or blocked) while their conntrack state lives. Sessions draw their own deadlines, so
-// they never hop in lock-step. The adaptive triggers (stall, slowdown) are
+// or after hop_bytes on the current port, each brought forward by the
+// margin FlowTail measured, so that an ISP flow's whole life, tail included,
+// stays within them (never before kMinShare of either, whatever the margin);
+// always to a port drawn at random from the set, never the current one and,
+// when the set is large enough, none of the last recent_capacity() either:
+// the ISP may still hold those flows (throttled by age or volume, or
+// blocked) while their conntrack state lives, and going back to one adds to
+// its age and bytes. Sessions draw their own deadlines, so they never hop in
+// lock-step. The adaptive triggers (stall, slowdown) are
 // relay/adaptive_hops.hpp's, on a timer; they hop through hop().
 
 #include <array>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <span>
 
 #include "io/clock.hpp"
 #include "metrics/metric_table.hpp"
+#include "relay/flow_tail.hpp"
 #include "relay/rng.hpp"
 
 namespace porthop::relay {
@@ -27,13 +31,23 @@ struct HopPolicy {
 
 class HopSchedule {
 public:
+    // Ports avoided after a hop: a quarter of the set, at least kRecentPorts
+    // (sets above 2 * kRecentPorts only) and at most kMaxRecentPorts, so a
+    // session hopping every few milliseconds at full speed does not go back
+    // to a flow the ISP still counts.
     static constexpr size_t kRecentPorts = 8;
+    static constexpr size_t kMaxRecentPorts = 256;
+    // The floor of the tail margins: a share of the interval and byte budget.
+    static constexpr double kMinShare = 0.25;
 
     // ports: the server port set (non-empty); outlives the schedule.
     HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now);
 
     uint16_t port() const { return ports_[index_]; }
-    TimePoint next_hop_at() const { return next_at_; }
+    TimePoint next_hop_at() const { return due_at_; }
+    uint64_t byte_trigger() const { return byte_trigger_; }
+    size_t recent_capacity() const { return recent_capacity_; }
+    const FlowTail& tail() const { return tail_; }
     uint64_t bytes_on_port() const { return bytes_; }
     TimePoint hopped_at() const { return hopped_at_; }
 
@@ -41,9 +55,9 @@ public:
     // fired, and says which one.
     std::optional<metrics::HopReason> before_send(TimePoint now, uint64_t bytes) {
         std::optional<metrics::HopReason> reason;
-        if (now >= next_at_) {
+        if (now >= due_at_) {
             reason = metrics::HopReason::interval;
-        } else if (policy_.bytes != 0 && bytes_ >= policy_.bytes) {
+        } else if (policy_.bytes != 0 && bytes_ >= byte_trigger_) {
             reason = metrics::HopReason::bytes;
         }
         if (reason) hop(now);
@@ -53,8 +67,15 @@ public:
 
     // Counts bytes received from the current port towards hop_bytes: an ISP
     // that throttles by volume counts both directions, and a download sends
-    // little but ACKs upstream.
-    void received(uint64_t bytes) { bytes_ += bytes; }
+    // little but ACKs upstream. Bytes from another port are the tail of a
+    // flow left before (FlowTail).
+    void received(uint16_t from_port, uint64_t bytes, TimePoint now) {
+        if (from_port == port()) {
+            bytes_ += bytes;
+        } else if (tail_.arrived(from_port, bytes, now)) {
+            refresh_triggers();
+        }
+    }
 
     // A new policy (SIGHUP): the next hop comes no later than the new
     // interval allows from the last one.
@@ -67,18 +88,25 @@ private:
     Duration draw_interval();
     size_t draw_other_port();
     bool recently_used(size_t index) const;
+    void remember_left(size_t index);
+    void refresh_triggers();
 
     HopPolicy policy_;
     std::span<const uint16_t> ports_;
     Rng& rng_;
     size_t index_ = 0;
-    // Indexes of the ports left by the last hops (a ring; `none` when unused).
-    static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
-    std::array<uint32_t, kRecentPorts> recent_;
+    // Indexes of the ports left by the last hops: a ring of recent_capacity_
+    // (a port set has at most 65536 ports, so an index fits 16 bits).
+    std::array<uint16_t, kMaxRecentPorts> recent_{};
+    size_t recent_capacity_ = 0;
+    size_t recent_count_ = 0;
     size_t recent_next_ = 0;
-    TimePoint next_at_;
+    TimePoint next_at_;  // the drawn deadline
+    TimePoint due_at_;   // the deadline brought forward by the tail margin
     TimePoint hopped_at_;
     uint64_t bytes_ = 0;
+    uint64_t byte_trigger_ = 0;  // hop_bytes less the tail margin
+    FlowTail tail_;
 };
 
 }  // namespace porthop::relay

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Issue 17, "budgets the ISP never sees exceeded": at full veth speed (the
+# ISP shapes at 10 Gbit/s, far above what the machine moves), an ISP flow's
+# whole life stays within --hop-bytes / --hop-interval, the tail that still
+# arrives on it after a hop included, so the ISP never throttles one. The
+# relays are never told the ISP's thresholds. A 128 MiB QUIC download, twice
+# each, interleaved (the machine is shared: each case counts its best run):
+#
+#   free      no throttle, porthop without hops (10 min): the reference rate
+#   bytes     ISP: flows past 2 MB -> 500 kbit/s; --hop-bytes 1500000
+#   age       ISP: flows older than 1 s -> 500 kbit/s; --hop-interval 700ms
+#   direct    the same download directly under each rule, cut at 3 s: the
+#             rule is live (the ISP throttles it)
+#
+# bytes and age, every run: complete, one QUIC connection, >= 2 ISP flows, no
+# flow the ISP throttled, no datagram dropped in its slow class; best run
+# >= 0.9x the best free run.
+set -euo pipefail
+export LAB_LINK_RATE=10gbit
+PORTSET=20000-20999
+. "$(dirname "$0")/lib/lab.sh"
+
+MB=128
+RATIO=0.9
+declare -A BEST=([free]=0 [bytes]=0 [age]=0)
+
+ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
+hops() { cmetric porthop_hops_total "reason=\"$1\""; }
+slow_drops() { lab_counter slow_drops; }   # since the lab came up: compare before/after
+
+# isp_rules AGE BYTES: the ISP's throttle rules from now on.
+isp_rules() { LAB_AGE=$1 LAB_BYTES=$2 "$LAB" --id "$LAB_ID" rules; }
+
+# run CASE ROUND INTERVAL [CLIENT_ARGS...]: the download through porthop
+# (--hop-interval INTERVAL) under the current rule; for the budget cases the
+# ISP must not have throttled any of its flows.
+run() {
+    local case=$1 label="$1$2" drops_before drops
+    HOP_INTERVAL=$3 lab_client_relay "${@:4}"
+    drops_before=$(slow_drops)
+    lab_download "$label" "$ROUTER_LAN_IP" 60
+    drops=$(( $(slow_drops) - drops_before ))
+    log "$label: isp_flows=$FLOWS throttled=$THROTTLED slow_drops=$drops; hops interval=$(hops interval) bytes=$(hops bytes)"
+    assert_download_ok
+    ge "${BEST[$case]}" "$QUIC_MBPS" || BEST[$case]=$QUIC_MBPS
+    [[ $case == free ]] && return
+    (( FLOWS >= 2 )) || fail "$label: the download crossed only $FLOWS ISP flow(s): it did not hop"
+    [[ $THROTTLED == 0 && $drops == 0 ]] ||
+        fail "$label: the ISP throttled $THROTTLED flow(s) and dropped $drops datagrams: a flow outlived its budget"
+}
+
+# direct_control LABEL: the rule throttles a download that does not hop.
+direct_control() {
+    lab_download "$1" "$VPS_IP" 3
+    (( THROTTLED >= 1 )) || fail "$1: the ISP did not throttle a direct download: the rule is not live"
+}
+
+lab_start
+quic_prepare "$WORKDIR" "$MB"
+lab_server_relay
+for round in 1 2; do
+    isp_rules 0 0
+    run free "$round" 10m
+    isp_rules 0 2000000
+    run bytes "$round" 10m --hop-bytes 1500000
+    isp_rules 1s 0
+    run age "$round" 700ms
+done
+direct_control direct-age
+isp_rules 0 2000000
+direct_control direct-bytes
+
+for case in bytes age; do
+    log "RESULT $case: best $(printf '%s' "${BEST[$case]}") Mbit/s, free best ${BEST[free]} Mbit/s ($(awk -v r="${BEST[$case]}" -v f="${BEST[free]}" 'BEGIN {printf "%.2f", r / f}')x)"
+    ge "${BEST[$case]}" "$(awk -v f="${BEST[free]}" -v r="$RATIO" 'BEGIN {print f * r}')" ||
+        fail "$case: best ${BEST[$case]} Mbit/s is below ${RATIO}x the free ${BEST[free]} Mbit/s"
+done
+ok "no ISP flow outlived its budget; both >= ${RATIO}x the free rate"
