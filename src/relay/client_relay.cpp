@@ -68,9 +68,9 @@ typename ClientRelay<Framing>::Session* ClientRelay<Framing>::find_or_open(const
         return nullptr;
     }
     try {
-        auto s = std::make_unique<Session>(peer, options_.server_ip,
-                                           HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now),
-                                           framing_.new_client_state(), now);
+        auto s = std::make_unique<Session>(
+            peer, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now, &port_health_),
+            framing_.new_client_state(), now);
         s->target.set_port(s->hop.port());
         s->up[0] = open_upstream(*s, 0);
         spdlog::debug("session {} opened, first port {}", peer.to_string(), s->hop.port());
@@ -199,6 +199,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                 // By the port it came from: the current flow's, or an old
                 // flow's tail (the hop schedule measures both).
                 s.hop.received(from.port(), bytes - entry_bytes, now);
+                if (bytes != entry_bytes) port_health_.answered(from.port());
             }
             if (relayed != 0) {
                 s.adaptive.received(bytes);
@@ -265,6 +266,9 @@ void ClientRelay<Framing>::on_runtime_options(TimePoint now) {
 template <typename Framing>
 void ClientRelay<Framing>::adapt(TimePoint now) {
     adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
+        // Once the new port answers, every session avoids the old one for a
+        // while (relay/port_health.hpp).
+        if (reason == metrics::HopReason::stall) s.hop.blame_previous_port();
         if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
         if constexpr (Framing::kTraits.keepalive) {
             // A hop moves the destination (and the source port); a keepalive

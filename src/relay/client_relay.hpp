@@ -16,6 +16,7 @@
 #include "relay/hop_nudge.hpp"
 #include "relay/hop_schedule.hpp"
 #include "relay/new_session_limiter.hpp"
+#include "relay/port_health.hpp"
 #include "relay/relay.hpp"
 #include "relay/session_stats.hpp"
 #include "relay/session_table.hpp"
@@ -85,6 +86,7 @@ private:
     HopPolicy hop_policy_;
     std::unique_ptr<Endpoint> downstream_;
     NewSessionLimiter new_sessions_;
+    PortHealth port_health_;  // shared by the sessions: outlives them (declared first)
     SessionTable<Session> sessions_;
 };
 

@@ -11,8 +11,8 @@ double seconds_of(Clock::duration d) { return std::chrono::duration<double>(d).c
 void FlowTail::left(uint16_t port, TimePoint now, uint64_t bytes_past, Clock::duration late) {
     Flow& slot = flows_[next_];
     if (slot.used) settle(slot);
-    double late_s = std::max(0.0, seconds_of(late));
-    slot = Flow{.used = true, .port = port, .left_at = now, .bytes = bytes_past, .seconds = late_s, .late = late_s};
+    slot =
+        Flow{.used = true, .port = port, .left_at = now, .past = bytes_past, .late = std::max(0.0, seconds_of(late))};
     next_ = (next_ + 1) % kFlows;
     raise(slot);
 }
@@ -22,22 +22,32 @@ bool FlowTail::arrived(uint16_t port, uint64_t bytes, TimePoint now) {
     for (size_t i = 1; i <= kFlows; ++i) {
         Flow& f = flows_[(next_ + kFlows - i) % kFlows];
         if (!f.used || f.port != port) continue;
-        f.bytes += bytes;
-        f.seconds = std::max(f.seconds, f.late + std::max(0.0, seconds_of(now - f.left_at)));
-        raise(f);
-        return true;
+        f.tail_bytes += bytes;
+        f.tail_seconds = std::max(f.tail_seconds, seconds_of(now - f.left_at));
+        return f.confirmed && raise(f);
     }
     return false;
 }
 
-void FlowTail::raise(const Flow& f) {
-    bytes_ = std::max(bytes_, static_cast<double>(f.bytes));
-    seconds_ = std::max(seconds_, f.seconds);
+bool FlowTail::successor_answered() {
+    Flow& newest = flows_[(next_ + kFlows - 1) % kFlows];
+    if (!newest.used || newest.confirmed) return false;
+    newest.confirmed = true;
+    return raise(newest);
+}
+
+bool FlowTail::raise(const Flow& f) {
+    auto bytes = static_cast<double>(f.bytes());
+    if (bytes <= bytes_ && f.seconds() <= seconds_) return false;
+    bytes_ = std::max(bytes_, bytes);
+    seconds_ = std::max(seconds_, f.seconds());
+    return true;
 }
 
 void FlowTail::settle(const Flow& f) {
-    if (static_cast<double>(f.bytes) < bytes_) bytes_ -= (bytes_ - static_cast<double>(f.bytes)) / kDecay;
-    if (f.seconds < seconds_) seconds_ -= (seconds_ - f.seconds) / kDecay;
+    auto bytes = static_cast<double>(f.bytes());
+    if (bytes < bytes_) bytes_ -= (bytes_ - bytes) / kDecay;
+    if (f.seconds() < seconds_) seconds_ -= (seconds_ - f.seconds()) / kDecay;
 }
 
 }  // namespace porthop::relay

@@ -8,6 +8,9 @@
 // to hop: the bytes and time past the trigger when the hop came (a hop
 // happens at the next send), plus the bytes and time of its tail (replies
 // from its port after the hop). The schedule then hops that much earlier.
+// A tail counts once the next flow answered (its first reply): until then
+// the old flow may simply be all the session has, when the new port is
+// blocked, and the stall hop that follows discards that tail.
 //
 // Smoothing: a sample above the estimate raises it at once (an ISP that saw
 // one flow too long has already throttled it); a sample below lowers it by
@@ -36,8 +39,12 @@ public:
     void left(uint16_t port, TimePoint now, uint64_t bytes_past, Clock::duration late);
 
     // `bytes` came from `port` at `now`: the tail of a flow left recently, if
-    // one of the last kFlows was on that port (false: not a known flow).
+    // one of the last kFlows was on that port. True when the margins changed.
     bool arrived(uint16_t port, uint64_t bytes, TimePoint now);
+
+    // The flow after the newest one left answered: that one's tail counts.
+    // True when the margins changed.
+    bool successor_answered();
 
     // How much earlier than its budget and deadline the schedule hops.
     uint64_t byte_margin() const { return static_cast<uint64_t>(std::llround(bytes_ * kSafety)); }
@@ -48,13 +55,18 @@ public:
 private:
     struct Flow {
         bool used = false;
+        bool confirmed = false;  // the next flow answered: the tail counts
         uint16_t port = 0;
         TimePoint left_at;
-        uint64_t bytes = 0;  // past the trigger, tail included
-        double seconds = 0;  // past the deadline, tail included
-        double late = 0;     // past the deadline when the hop came
+        uint64_t past = 0;        // bytes past the trigger when the hop came
+        double late = 0;          // seconds past the deadline when the hop came
+        uint64_t tail_bytes = 0;  // replies from its port since
+        double tail_seconds = 0;  // the last of them, after the hop
+        uint64_t bytes() const { return past + (confirmed ? tail_bytes : 0); }
+        double seconds() const { return late + (confirmed ? tail_seconds : 0); }
     };
-    void raise(const Flow& f);
+    // True when the estimate grew.
+    bool raise(const Flow& f);
     void settle(const Flow& f);
 
     std::array<Flow, kFlows> flows_{};

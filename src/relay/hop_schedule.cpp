@@ -11,13 +11,17 @@ size_t recent_capacity_for(size_t ports) {
 }
 }  // namespace
 
-HopSchedule::HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now)
+HopSchedule::HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now,
+                         PortHealth* health)
     : policy_(policy),
       ports_(ports),
       rng_(rng),
+      health_(health),
       recent_capacity_(recent_capacity_for(ports.size())),
       hopped_at_(now) {
     index_ = rng_.below(ports_.size());
+    for (int i = 0; i < kRedraws && avoided(index_, now); ++i) index_ = rng_.below(ports_.size());
+    previous_ = index_;
     next_at_ = now + draw_interval();
     refresh_triggers();
 }
@@ -75,13 +79,17 @@ void HopSchedule::hop(TimePoint now) {
     tail_.left(port(), now, bytes_past, late);
     if (ports_.size() > 1) {
         size_t next = draw_other_port();
-        // A few redraws skip the recent ports (at most half of the set, so
-        // 16 hits in a row are rare; then the draw stands).
-        for (int i = 0; i < 16 && recently_used(next); ++i) next = draw_other_port();
+        // A few redraws skip the recent ports (at most half of the set) and
+        // the stalled ones: kRedraws hits in a row are rare, and then the
+        // draw stands (a set the ISP blocks almost whole still hops).
+        for (int i = 0; i < kRedraws && (recently_used(next) || avoided(next, now)); ++i) next = draw_other_port();
         remember_left(index_);
+        previous_ = index_;
         index_ = next;
     }
     bytes_ = 0;
+    answered_ = false;
+    blamed_ = false;
     hopped_at_ = now;
     next_at_ = now + draw_interval();
     refresh_triggers();

@@ -19,6 +19,7 @@
 #include "io/clock.hpp"
 #include "metrics/metric_table.hpp"
 #include "relay/flow_tail.hpp"
+#include "relay/port_health.hpp"
 #include "relay/rng.hpp"
 
 namespace porthop::relay {
@@ -39,11 +40,17 @@ public:
     static constexpr size_t kMaxRecentPorts = 256;
     // The floor of the tail margins: a share of the interval and byte budget.
     static constexpr double kMinShare = 0.25;
+    // Draws a hop may make to miss the recent and stalled ports.
+    static constexpr int kRedraws = 32;
 
-    // ports: the server port set (non-empty); outlives the schedule.
-    HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now);
+    // ports: the server port set (non-empty); outlives the schedule, as does
+    // health (the relay's stalled ports, avoided by every draw; may be null).
+    HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now,
+                PortHealth* health = nullptr);
 
     uint16_t port() const { return ports_[index_]; }
+    // The port the last hop left (the current one before any hop).
+    uint16_t previous_port() const { return ports_[previous_]; }
     TimePoint next_hop_at() const { return due_at_; }
     uint64_t byte_trigger() const { return byte_trigger_; }
     size_t recent_capacity() const { return recent_capacity_; }
@@ -70,8 +77,14 @@ public:
     // little but ACKs upstream. Bytes from another port are the tail of a
     // flow left before (FlowTail).
     void received(uint16_t from_port, uint64_t bytes, TimePoint now) {
+        if (bytes == 0) return;
         if (from_port == port()) {
             bytes_ += bytes;
+            if (!answered_) {
+                answered_ = true;
+                if (tail_.successor_answered()) refresh_triggers();
+                if (blamed_ && health_ != nullptr) health_->stalled(previous_port(), now);
+            }
         } else if (tail_.arrived(from_port, bytes, now)) {
             refresh_triggers();
         }
@@ -84,17 +97,25 @@ public:
     // Moves to another port now (also used by the adaptive triggers).
     void hop(TimePoint now);
 
+    // The hop just made left a port that stalled: once the new port answers
+    // (the hop helped, so the old port was the cause, not a finished or
+    // paused application), every session avoids the old one (PortHealth).
+    void blame_previous_port() { blamed_ = true; }
+
 private:
     Duration draw_interval();
     size_t draw_other_port();
     bool recently_used(size_t index) const;
+    bool avoided(size_t index, TimePoint now) const { return health_ && health_->avoided(ports_[index], now); }
     void remember_left(size_t index);
     void refresh_triggers();
 
     HopPolicy policy_;
     std::span<const uint16_t> ports_;
     Rng& rng_;
+    PortHealth* health_;
     size_t index_ = 0;
+    size_t previous_ = 0;
     // Indexes of the ports left by the last hops: a ring of recent_capacity_
     // (a port set has at most 65536 ports, so an index fits 16 bits).
     std::array<uint16_t, kMaxRecentPorts> recent_{};
@@ -106,6 +127,8 @@ private:
     TimePoint hopped_at_;
     uint64_t bytes_ = 0;
     uint64_t byte_trigger_ = 0;  // hop_bytes less the tail margin
+    bool answered_ = false;      // a reply came from the current port
+    bool blamed_ = false;        // blame_previous_port() since the last hop
     FlowTail tail_;
 };
 

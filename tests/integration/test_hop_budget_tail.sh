@@ -24,8 +24,6 @@ MB=128
 RATIO=0.9
 declare -A BEST=([free]=0 [bytes]=0 [age]=0)
 
-ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
-hops() { cmetric porthop_hops_total "reason=\"$1\""; }
 slow_drops() { lab_counter slow_drops; }   # since the lab came up: compare before/after
 
 # isp_rules AGE BYTES: the ISP's throttle rules from now on.

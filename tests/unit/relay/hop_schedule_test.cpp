@@ -193,8 +193,9 @@ TEST(HopSchedule, AnOldFlowsTailBringsTheByteTriggerForward) {
     uint16_t old = hop.port();
     hop.hop(TimePoint{});
     hop.received(old, 200'000, TimePoint{} + 2ms);
-    EXPECT_EQ(hop.byte_trigger(), 750'000u);  // 1 MB less 200 kB x 1.25
-    EXPECT_EQ(hop.bytes_on_port(), 0u);       // the tail is not the new flow's
+    hop.received(hop.port(), 100, TimePoint{} + 3ms);  // the new flow answers: the tail counts
+    EXPECT_EQ(hop.byte_trigger(), 750'000u);           // 1 MB less 200 kB x 1.25
+    EXPECT_EQ(hop.bytes_on_port(), 100u);              // the tail is not the new flow's
 }
 
 TEST(HopSchedule, AnOldFlowsTailBringsTheDeadlineForward) {
@@ -204,6 +205,7 @@ TEST(HopSchedule, AnOldFlowsTailBringsTheDeadlineForward) {
     HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0);
     uint16_t old = hop.port();
     ASSERT_TRUE(hop.before_send(t0 + 1000ms, 100));
+    hop.received(hop.port(), 1200, t0 + 1010ms);
     hop.received(old, 1200, t0 + 1040ms);  // 40 ms of tail -> 50 ms margin
     EXPECT_EQ(hop.next_hop_at(), t0 + 1950ms);
 }
@@ -233,7 +235,72 @@ TEST(HopSchedule, TailMarginsNeverBringTheTriggersBelowAQuarter) {
     HopSchedule hop({Duration(1000), Duration(0), 1'000'000}, ports, rng, t0);
     uint16_t old = hop.port();
     hop.hop(t0);
+    hop.received(hop.port(), 1, t0 + 1ms);
     hop.received(old, 50'000'000, t0 + 5s);
     EXPECT_EQ(hop.byte_trigger(), 250'000u);
     EXPECT_EQ(hop.next_hop_at(), t0 + 250ms);
+}
+
+TEST(HopSchedule, NeverDrawsAPortTheRelayAvoids) {
+    auto ports = port_range(20000, 30);
+    PortHealth health;
+    for (uint16_t p = 20000; p < 20030; p += 3) health.stalled(p, TimePoint{});  // a third of the set
+    Rng rng(29);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{}, &health);
+    for (int i = 0; i < 2000; ++i) {
+        ASSERT_NE((hop.port() - 20000) % 3, 0) << "hop " << i << " drew stalled port " << hop.port();
+        hop.hop(TimePoint{} + 1s);
+    }
+}
+
+TEST(HopSchedule, DrawsAStalledPortAgainOnceItsAvoidanceEnds) {
+    auto ports = port_range(20000, 30);
+    PortHealth health;
+    health.stalled(20000, TimePoint{});
+    Rng rng(30);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{}, &health);
+    bool seen = false;
+    for (int i = 0; i < 2000 && !seen; ++i) {
+        hop.hop(TimePoint{} + PortHealth::kFirst);
+        seen = hop.port() == 20000;
+    }
+    EXPECT_TRUE(seen);
+}
+
+TEST(HopSchedule, PreviousPortIsTheOneTheLastHopLeft) {
+    auto ports = port_range(20000, 30);
+    Rng rng(31);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{});
+    uint16_t first = hop.port();
+    hop.hop(TimePoint{});
+    EXPECT_EQ(hop.previous_port(), first);
+}
+
+TEST(HopSchedule, ABlamedPortIsAvoidedOnceTheNewPortAnswers) {
+    auto ports = port_range(20000, 30);
+    PortHealth health;
+    Rng rng(32);
+    TimePoint t0{};
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0, &health);
+    uint16_t stalled = hop.port();
+    hop.hop(t0);
+    hop.blame_previous_port();
+    EXPECT_FALSE(health.avoided(stalled, t0 + 1ms));
+    hop.received(hop.port(), 100, t0 + 1ms);
+    EXPECT_TRUE(health.avoided(stalled, t0 + 2ms));
+}
+
+TEST(HopSchedule, ABlamedPortIsNotAvoidedWhenNothingAnswersAfterTheHop) {
+    auto ports = port_range(20000, 30);
+    PortHealth health;
+    Rng rng(33);
+    TimePoint t0{};
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0, &health);
+    uint16_t stalled = hop.port();
+    hop.hop(t0);
+    hop.blame_previous_port();  // the application had finished: nothing comes
+    hop.hop(t0 + 1s);
+    hop.received(hop.port(), 100, t0 + 1001ms);
+    EXPECT_FALSE(health.avoided(stalled, t0 + 1002ms));
+    EXPECT_EQ(health.remembered(), 0u);
 }
