@@ -13,6 +13,12 @@ namespace porthop::relay {
 using metrics::Direction;
 using metrics::DropReason;
 
+namespace {
+// How long after a flow's throttle began a slowdown hop comes, at least: the
+// slowdown must fill the window, seen on the adaptive timer.
+constexpr Clock::duration kSlowdownDetection = AdaptiveHops::kWindow + kAdaptiveTick;
+}  // namespace
+
 template <typename Framing>
 ClientRelay<Framing>::ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options,
                                   const crypto::Key* psk)
@@ -69,7 +75,7 @@ typename ClientRelay<Framing>::Session* ClientRelay<Framing>::find_or_open(const
     }
     try {
         auto s = std::make_unique<Session>(
-            peer, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now, &port_health_),
+            peer, options_.server_ip, HopSchedule(hop_policy_, options_.server_ports.ports, rng_, now, &hop_memory_),
             framing_.new_client_state(), now);
         s->target.set_port(s->hop.port());
         s->up[0] = open_upstream(*s, 0);
@@ -199,7 +205,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, uint8_t slot) {
                 // By the port it came from: the current flow's, or an old
                 // flow's tail (the hop schedule measures both).
                 s.hop.received(from.port(), bytes - entry_bytes, now);
-                if (bytes != entry_bytes) port_health_.answered(from.port());
+                if (bytes != entry_bytes) hop_memory_.ports.answered(from.port());
             }
             if (relayed != 0) {
                 s.adaptive.received(bytes);
@@ -265,10 +271,12 @@ void ClientRelay<Framing>::on_runtime_options(TimePoint now) {
 
 template <typename Framing>
 void ClientRelay<Framing>::adapt(TimePoint now) {
+    hop_memory_.thresholds.refresh(now);
     adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
-        // Once the new port answers, every session avoids the old one for a
-        // while (relay/port_health.hpp).
-        if (reason == metrics::HopReason::stall) s.hop.blame_previous_port();
+        // Once the new port answers, the relay learns from the flow left
+        // (relay/hop_memory.hpp): a blocked port, or the ISP's thresholds.
+        bool stall = reason == metrics::HopReason::stall;
+        s.hop.blame_previous_flow(stall ? Clock::duration(options_.hop_on_stall) : kSlowdownDetection, !stall);
         if constexpr (Framing::kTraits.hop_source_port) hop_source(s, now);
         if constexpr (Framing::kTraits.keepalive) {
             // A hop moves the destination (and the source port); a keepalive

@@ -13,10 +13,10 @@
 #include <memory>
 
 #include "relay/framing_setup.hpp"
+#include "relay/hop_memory.hpp"
 #include "relay/hop_nudge.hpp"
 #include "relay/hop_schedule.hpp"
 #include "relay/new_session_limiter.hpp"
-#include "relay/port_health.hpp"
 #include "relay/relay.hpp"
 #include "relay/session_stats.hpp"
 #include "relay/session_table.hpp"
@@ -86,7 +86,7 @@ private:
     HopPolicy hop_policy_;
     std::unique_ptr<Endpoint> downstream_;
     NewSessionLimiter new_sessions_;
-    PortHealth port_health_;  // shared by the sessions: outlives them (declared first)
+    HopMemory hop_memory_;  // shared by the sessions: outlives them (declared first)
     SessionTable<Session> sessions_;
 };
 

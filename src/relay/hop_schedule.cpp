@@ -12,11 +12,11 @@ size_t recent_capacity_for(size_t ports) {
 }  // namespace
 
 HopSchedule::HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now,
-                         PortHealth* health)
+                         HopMemory* memory)
     : policy_(policy),
       ports_(ports),
       rng_(rng),
-      health_(health),
+      memory_(memory),
       recent_capacity_(recent_capacity_for(ports.size())),
       hopped_at_(now) {
     index_ = rng_.below(ports_.size());
@@ -77,6 +77,9 @@ void HopSchedule::hop(TimePoint now) {
     uint64_t bytes_past = policy_.bytes != 0 && bytes_ > byte_trigger_ ? bytes_ - byte_trigger_ : 0;
     Clock::duration late = now > due_at_ ? now - due_at_ : Clock::duration::zero();
     tail_.left(port(), now, bytes_past, late);
+    left_age_ = now - hopped_at_;
+    left_bytes_ = bytes_;
+    left_answered_ = answered_;
     if (ports_.size() > 1) {
         size_t next = draw_other_port();
         // A few redraws skip the recent ports (at most half of the set) and
@@ -93,6 +96,21 @@ void HopSchedule::hop(TimePoint now) {
     hopped_at_ = now;
     next_at_ = now + draw_interval();
     refresh_triggers();
+}
+
+}  // namespace porthop::relay
+
+namespace porthop::relay {
+
+void HopSchedule::blame(TimePoint now) {
+    blamed_ = false;
+    if (memory_ == nullptr) return;
+    if (!left_answered_) {
+        memory_->ports.stalled(previous_port(), now);
+        return;
+    }
+    auto age = left_age_ > blame_detection_ ? left_age_ - blame_detection_ : Clock::duration::zero();
+    memory_->thresholds.troubled(age, blame_bytes_ ? left_bytes_ : LearnedThresholds::kUnlimited, now);
 }
 
 }  // namespace porthop::relay

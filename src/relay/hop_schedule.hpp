@@ -19,7 +19,7 @@
 #include "io/clock.hpp"
 #include "metrics/metric_table.hpp"
 #include "relay/flow_tail.hpp"
-#include "relay/port_health.hpp"
+#include "relay/hop_memory.hpp"
 #include "relay/rng.hpp"
 
 namespace porthop::relay {
@@ -44,9 +44,10 @@ public:
     static constexpr int kRedraws = 32;
 
     // ports: the server port set (non-empty); outlives the schedule, as does
-    // health (the relay's stalled ports, avoided by every draw; may be null).
+    // memory (the relay's stalled ports, avoided by every draw, and learned
+    // thresholds, hopped ahead of; may be null).
     HopSchedule(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now,
-                PortHealth* health = nullptr);
+                HopMemory* memory = nullptr);
 
     uint16_t port() const { return ports_[index_]; }
     // The port the last hop left (the current one before any hop).
@@ -66,6 +67,9 @@ public:
             reason = metrics::HopReason::interval;
         } else if (policy_.bytes != 0 && bytes_ >= byte_trigger_) {
             reason = metrics::HopReason::bytes;
+        } else if (memory_ != nullptr && (now - hopped_at_ >= memory_->thresholds.age_limit() ||
+                                          bytes_ >= memory_->thresholds.bytes_limit())) {
+            reason = metrics::HopReason::learned;
         }
         if (reason) hop(now);
         bytes_ += bytes;
@@ -83,7 +87,7 @@ public:
             if (!answered_) {
                 answered_ = true;
                 if (tail_.successor_answered()) refresh_triggers();
-                if (blamed_ && health_ != nullptr) health_->stalled(previous_port(), now);
+                if (blamed_) blame(now);
             }
         } else if (tail_.arrived(from_port, bytes, now)) {
             refresh_triggers();
@@ -97,23 +101,33 @@ public:
     // Moves to another port now (also used by the adaptive triggers).
     void hop(TimePoint now);
 
-    // The hop just made left a port that stalled: once the new port answers
-    // (the hop helped, so the old port was the cause, not a finished or
-    // paused application), every session avoids the old one (PortHealth).
-    void blame_previous_port() { blamed_ = true; }
+    // The (adaptive) hop just made left a flow that stalled or slowed down,
+    // noticed `detection` after it began. Once the new port answers (the hop
+    // helped: the old flow was the cause, not a finished or paused
+    // application), the relay learns from it (HopMemory): a flow that never
+    // answered marks its port as blocked; one that worked until then gives
+    // the age (and, if `with_bytes`, the volume) at which the ISP acted.
+    void blame_previous_flow(Clock::duration detection, bool with_bytes) {
+        blamed_ = true;
+        blame_detection_ = detection;
+        blame_bytes_ = with_bytes;
+    }
 
 private:
     Duration draw_interval();
     size_t draw_other_port();
     bool recently_used(size_t index) const;
-    bool avoided(size_t index, TimePoint now) const { return health_ && health_->avoided(ports_[index], now); }
+    bool avoided(size_t index, TimePoint now) const {
+        return memory_ != nullptr && memory_->ports.avoided(ports_[index], now);
+    }
+    void blame(TimePoint now);
     void remember_left(size_t index);
     void refresh_triggers();
 
     HopPolicy policy_;
     std::span<const uint16_t> ports_;
     Rng& rng_;
-    PortHealth* health_;
+    HopMemory* memory_;
     size_t index_ = 0;
     size_t previous_ = 0;
     // Indexes of the ports left by the last hops: a ring of recent_capacity_
@@ -128,7 +142,13 @@ private:
     uint64_t bytes_ = 0;
     uint64_t byte_trigger_ = 0;  // hop_bytes less the tail margin
     bool answered_ = false;      // a reply came from the current port
-    bool blamed_ = false;        // blame_previous_port() since the last hop
+    bool blamed_ = false;        // blame_previous_flow() since the last hop
+    bool blame_bytes_ = false;
+    Clock::duration blame_detection_{};
+    // The flow the last hop left: its age, bytes and whether it answered.
+    Clock::duration left_age_{};
+    uint64_t left_bytes_ = 0;
+    bool left_answered_ = false;
     FlowTail tail_;
 };
 

@@ -243,10 +243,11 @@ TEST(HopSchedule, TailMarginsNeverBringTheTriggersBelowAQuarter) {
 
 TEST(HopSchedule, NeverDrawsAPortTheRelayAvoids) {
     auto ports = port_range(20000, 30);
-    PortHealth health;
+    HopMemory memory;
+    PortHealth& health = memory.ports;
     for (uint16_t p = 20000; p < 20030; p += 3) health.stalled(p, TimePoint{});  // a third of the set
     Rng rng(29);
-    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{}, &health);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{}, &memory);
     for (int i = 0; i < 2000; ++i) {
         ASSERT_NE((hop.port() - 20000) % 3, 0) << "hop " << i << " drew stalled port " << hop.port();
         hop.hop(TimePoint{} + 1s);
@@ -255,10 +256,11 @@ TEST(HopSchedule, NeverDrawsAPortTheRelayAvoids) {
 
 TEST(HopSchedule, DrawsAStalledPortAgainOnceItsAvoidanceEnds) {
     auto ports = port_range(20000, 30);
-    PortHealth health;
+    HopMemory memory;
+    PortHealth& health = memory.ports;
     health.stalled(20000, TimePoint{});
     Rng rng(30);
-    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{}, &health);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{}, &memory);
     bool seen = false;
     for (int i = 0; i < 2000 && !seen; ++i) {
         hop.hop(TimePoint{} + PortHealth::kFirst);
@@ -278,13 +280,14 @@ TEST(HopSchedule, PreviousPortIsTheOneTheLastHopLeft) {
 
 TEST(HopSchedule, ABlamedPortIsAvoidedOnceTheNewPortAnswers) {
     auto ports = port_range(20000, 30);
-    PortHealth health;
+    HopMemory memory;
+    PortHealth& health = memory.ports;
     Rng rng(32);
     TimePoint t0{};
-    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0, &health);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0, &memory);
     uint16_t stalled = hop.port();
     hop.hop(t0);
-    hop.blame_previous_port();
+    hop.blame_previous_flow({}, false);
     EXPECT_FALSE(health.avoided(stalled, t0 + 1ms));
     hop.received(hop.port(), 100, t0 + 1ms);
     EXPECT_TRUE(health.avoided(stalled, t0 + 2ms));
@@ -292,15 +295,56 @@ TEST(HopSchedule, ABlamedPortIsAvoidedOnceTheNewPortAnswers) {
 
 TEST(HopSchedule, ABlamedPortIsNotAvoidedWhenNothingAnswersAfterTheHop) {
     auto ports = port_range(20000, 30);
-    PortHealth health;
+    HopMemory memory;
+    PortHealth& health = memory.ports;
     Rng rng(33);
     TimePoint t0{};
-    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0, &health);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0, &memory);
     uint16_t stalled = hop.port();
     hop.hop(t0);
-    hop.blame_previous_port();  // the application had finished: nothing comes
+    hop.blame_previous_flow({}, false);  // the application had finished: nothing comes
     hop.hop(t0 + 1s);
     hop.received(hop.port(), 100, t0 + 1001ms);
     EXPECT_FALSE(health.avoided(stalled, t0 + 1002ms));
     EXPECT_EQ(health.remembered(), 0u);
+}
+
+TEST(HopSchedule, AFlowThatWorkedThenStalledTeachesTheAgeOfItsStall) {
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    Rng rng(34);
+    TimePoint t0{};
+    HopSchedule hop({Duration(60000), Duration(0), 0}, ports, rng, t0, &memory);
+    hop.received(hop.port(), 100, t0 + 1ms);  // the flow works
+    uint16_t left = hop.port();
+    hop.hop(t0 + 1500ms);  // a stall hop, 500 ms after it went silent
+    hop.blame_previous_flow(500ms, false);
+    hop.received(hop.port(), 100, t0 + 1510ms);
+    EXPECT_EQ(memory.thresholds.age_limit(), 700ms);  // 70 % of 1 s
+    EXPECT_FALSE(memory.ports.avoided(left, t0 + 2s));
+}
+
+TEST(HopSchedule, HopsAheadOfALearnedAge) {
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    memory.thresholds.troubled(1s, LearnedThresholds::kUnlimited, TimePoint{});
+    Rng rng(35);
+    TimePoint t0{};
+    HopSchedule hop({Duration(60000), Duration(0), 0}, ports, rng, t0, &memory);
+    EXPECT_FALSE(hop.before_send(t0 + 699ms, 100));
+    auto reason = hop.before_send(t0 + 700ms, 100);
+    ASSERT_TRUE(reason);
+    EXPECT_EQ(*reason, porthop::metrics::HopReason::learned);
+}
+
+TEST(HopSchedule, HopsAheadOfALearnedVolume) {
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    memory.thresholds.troubled(10s, 1'000'000, TimePoint{});
+    Rng rng(36);
+    HopSchedule hop({Duration(60000), Duration(0), 0}, ports, rng, TimePoint{}, &memory);
+    hop.received(hop.port(), 700'000, TimePoint{});
+    auto reason = hop.before_send(TimePoint{}, 100);
+    ASSERT_TRUE(reason);
+    EXPECT_EQ(*reason, porthop::metrics::HopReason::learned);
 }
