@@ -3,18 +3,19 @@
 # ISP shapes at 10 Gbit/s, far above what the machine moves), an ISP flow's
 # whole life stays within --hop-bytes / --hop-interval, the tail that still
 # arrives on it after a hop included, so the ISP never throttles one. The
-# relays are never told the ISP's thresholds. A 128 MiB QUIC download, twice
-# each, interleaved (the machine is shared: each case counts its best run):
+# relays are never told the ISP's thresholds. A 128 MiB QUIC download, three
+# times each, interleaved; a case's rate is over its three runs together (the
+# machine is shared: one run may be twice as fast as the next):
 #
 #   free      no throttle, porthop without hops (10 min): the reference rate
 #   bytes     ISP: flows past 2 MB -> 500 kbit/s; --hop-bytes 1500000
 #   age       ISP: flows older than 1 s -> 500 kbit/s; --hop-interval 700ms
-#   direct    the same download directly under each rule, cut at 3 s: the
+#   direct    the same download directly under each rule, cut at 2 s: the
 #             rule is live (the ISP throttles it)
 #
 # bytes and age, every run: complete, one QUIC connection, >= 2 ISP flows, no
-# flow the ISP throttled, no datagram dropped in its slow class; best run
-# >= 0.9x the best free run.
+# flow the ISP throttled, no datagram dropped in its slow class; the rate
+# >= 0.9x the free rate.
 set -euo pipefail
 export LAB_LINK_RATE=10gbit
 PORTSET=20000-20999
@@ -22,7 +23,8 @@ PORTSET=20000-20999
 
 MB=128
 RATIO=0.9
-declare -A BEST=([free]=0 [bytes]=0 [age]=0)
+declare -A SECONDS_OF=([free]=0 [bytes]=0 [age]=0) RUNS_OF=([free]=0 [bytes]=0 [age]=0)
+rate_of() { awk -v n="${RUNS_OF[$1]}" -v b="$QUIC_SIZE" -v s="${SECONDS_OF[$1]}" 'BEGIN {printf "%.2f", n * b * 8 / s / 1e6}'; }
 
 slow_drops() { lab_counter slow_drops; }   # since the lab came up: compare before/after
 
@@ -40,7 +42,8 @@ run() {
     drops=$(( $(slow_drops) - drops_before ))
     log "$label: isp_flows=$FLOWS throttled=$THROTTLED slow_drops=$drops; hops interval=$(hops interval) bytes=$(hops bytes)"
     assert_download_ok
-    ge "${BEST[$case]}" "$QUIC_MBPS" || BEST[$case]=$QUIC_MBPS
+    SECONDS_OF[$case]=$(awk -v a="${SECONDS_OF[$case]}" -v b="$QUIC_SECONDS" 'BEGIN {print a + b}')
+    RUNS_OF[$case]=$(( RUNS_OF[$case] + 1 ))
     [[ $case == free ]] && return
     (( FLOWS >= 2 )) || fail "$label: the download crossed only $FLOWS ISP flow(s): it did not hop"
     [[ $THROTTLED == 0 && $drops == 0 ]] ||
@@ -49,14 +52,14 @@ run() {
 
 # direct_control LABEL: the rule throttles a download that does not hop.
 direct_control() {
-    lab_download "$1" "$VPS_IP" 3
+    lab_download "$1" "$VPS_IP" 2
     (( THROTTLED >= 1 )) || fail "$1: the ISP did not throttle a direct download: the rule is not live"
 }
 
 lab_start
 quic_prepare "$WORKDIR" "$MB"
 lab_server_relay
-for round in 1 2; do
+for round in 1 2 3; do
     isp_rules 0 0
     run free "$round" 10m
     isp_rules 0 2000000
@@ -68,9 +71,11 @@ direct_control direct-age
 isp_rules 0 2000000
 direct_control direct-bytes
 
+free=$(rate_of free)
 for case in bytes age; do
-    log "RESULT $case: best $(printf '%s' "${BEST[$case]}") Mbit/s, free best ${BEST[free]} Mbit/s ($(awk -v r="${BEST[$case]}" -v f="${BEST[free]}" 'BEGIN {printf "%.2f", r / f}')x)"
-    ge "${BEST[$case]}" "$(awk -v f="${BEST[free]}" -v r="$RATIO" 'BEGIN {print f * r}')" ||
-        fail "$case: best ${BEST[$case]} Mbit/s is below ${RATIO}x the free ${BEST[free]} Mbit/s"
+    rate=$(rate_of "$case")
+    log "RESULT $case: $rate Mbit/s over ${RUNS_OF[$case]} runs, free $free Mbit/s ($(awk -v r="$rate" -v f="$free" 'BEGIN {printf "%.2f", r / f}')x)"
+    ge "$rate" "$(awk -v f="$free" -v r="$RATIO" 'BEGIN {print f * r}')" ||
+        fail "$case: $rate Mbit/s is below ${RATIO}x the free $free Mbit/s"
 done
 ok "no ISP flow outlived its budget; both >= ${RATIO}x the free rate"
