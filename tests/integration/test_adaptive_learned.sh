@@ -9,7 +9,8 @@
 #   learned   --hop-interval 60s --hop-on-stall 500ms --hop-on-slowdown,
 #             twice through the same client relay: the first download
 #             teaches it, the second must reach >= 0.8x the fixed rate, with
-#             hops of reason "learned" and fewer adaptive hops than the first
+#             hops of reason "learned" (the adaptive hops of each are logged;
+#             the end of a download adds a stall hop: nothing answers it)
 #
 #   age        flows older than 1 s -> 500 kbit/s     fixed: --hop-interval 500ms
 #   volume     flows past 4 MB -> 500 kbit/s          fixed: --hop-bytes 2000000
