@@ -34,7 +34,7 @@ enum class DropReason : uint8_t {
     count_
 };
 enum class CloseReason : uint8_t { idle, error, shutdown, evicted, count_ };
-enum class HopReason : uint8_t { interval, bytes, stall, slowdown, count_ };
+enum class HopReason : uint8_t { interval, bytes, stall, slowdown, learned, count_ };
 
 inline constexpr std::string_view kDirectionNames[] = {"upstream", "downstream"};
 inline constexpr std::string_view kDropReasonNames[] = {
@@ -42,7 +42,7 @@ inline constexpr std::string_view kDropReasonNames[] = {
     "session_limit", "malformed",      "rcvbuf_overflow", "replay", "reassembly_timeout", "reassembly_full",
     "bad_piece"};
 inline constexpr std::string_view kCloseReasonNames[] = {"idle", "error", "shutdown", "evicted"};
-inline constexpr std::string_view kHopReasonNames[] = {"interval", "bytes", "stall", "slowdown"};
+inline constexpr std::string_view kHopReasonNames[] = {"interval", "bytes", "stall", "slowdown", "learned"};
 
 static_assert(std::size(kDirectionNames) == size_t(Direction::count_));
 static_assert(std::size(kDropReasonNames) == size_t(DropReason::count_));

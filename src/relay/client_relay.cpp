@@ -15,6 +15,12 @@ namespace porthop::relay {
 using metrics::Direction;
 using metrics::DropReason;
 
+namespace {
+// How long after a flow's throttle began a slowdown hop comes, at least: the
+// slowdown must fill the window, seen on the adaptive timer.
+constexpr Clock::duration kSlowdownDetection = AdaptiveHops::kWindow + kAdaptiveTick;
+}  // namespace
+
 template <typename Framing>
 ClientRelay<Framing>::ClientRelay(event_base& base, metrics::Registry& metrics, const config::Options& options,
                                   const crypto::Key* psk)
@@ -98,7 +104,7 @@ typename ClientRelay<Framing>::Session* ClientRelay<Framing>::find_or_open(const
     }
     try {
         auto s = std::make_unique<Session>(
-            peer, PathSet(options_.paths, hop_policy_, options_.server_ports.ports, rng_, now, options_.server_ip),
+            peer, PathSet(options_.paths, hop_policy_, options_.server_ports.ports, rng_, now, options_.server_ip, &hop_memory_),
             framing_.new_client_state(), now);
         size_t own_sockets = Framing::kTraits.hop_source_port ? s->paths.size() : 1;
         for (size_t i = 0; i < own_sockets; ++i) s->paths[i].up[0] = open_upstream(*s, i, 0);
@@ -277,10 +283,17 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, size_t path, uint8_t
                         framing_.release_assembled();
                     }
                 });
-                if (from_path && bytes != bytes_before) {
-                    Path& p = s.paths[*from_path];
-                    p.hop.received(bytes - bytes_before);
-                    p.last_reply = now;
+                // By the port it came from: the path's current flow, or an
+                // old flow's tail (each path's schedule measures its own).
+                if (bytes != bytes_before) {
+                    hop_memory_.ports.answered(from.port());
+                    if (from_path) {
+                        Path& p = s.paths[*from_path];
+                        p.hop.received(from.port(), bytes - bytes_before, now);
+                        p.last_reply = now;
+                    } else {
+                        for (Path& p : s.paths) p.hop.received(from.port(), bytes - bytes_before, now);
+                    }
                 }
             }
             if (heard) s.last_active = now;
@@ -398,7 +411,7 @@ void ClientRelay<Framing>::restore_state(TimePoint now) {
         if (sessions_.full() || sessions_.find(saved.peer) != nullptr) return false;
         auto s = std::make_unique<Session>(
             saved.peer,
-            PathSet(options_.paths, hop_policy_, options_.server_ports.ports, rng_, now, options_.server_ip),
+            PathSet(options_.paths, hop_policy_, options_.server_ports.ports, rng_, now, options_.server_ip, &hop_memory_),
             framing_.restore(saved), now);
         s->hop.resume_on(saved.server_port);
         s->target.set_port(s->hop.port());
@@ -441,13 +454,18 @@ void ClientRelay<Framing>::on_runtime_options(TimePoint now) {
 
 template <typename Framing>
 void ClientRelay<Framing>::adapt(TimePoint now) {
+    hop_memory_.thresholds.refresh(now);
     adapt_sessions(sessions_, now, [&](Session& s, metrics::HopReason reason) {
         state_dirty_ = true;
+        // Once the new port answers, the relay learns from the flow left
+        // (relay/hop_memory.hpp): a blocked port, or the ISP's thresholds.
+        bool stall = reason == metrics::HopReason::stall;
+        s.hop.blame_previous_flow(stall ? Clock::duration(options_.hop_on_stall) : kSlowdownDetection, !stall);
         // Relay::adapt_sessions moved the main path and counted the hop; a
         // stall (nothing came back on any path) moves every path.
         s.paths.hopped(0, now);
         if constexpr (Framing::kTraits.hop_source_port) hop_source(s, 0, now);
-        if (reason == metrics::HopReason::stall) {
+        if (stall) {
             for (size_t i = 1; i < s.paths.size(); ++i) {
                 s.paths[i].hop.hop(now);
                 path_hopped(s, i, reason, now);

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "relay/framing_setup.hpp"
+#include "relay/hop_memory.hpp"
 #include "relay/hop_nudge.hpp"
 #include "relay/hop_schedule.hpp"
 #include "relay/new_session_limiter.hpp"
@@ -100,6 +101,7 @@ private:
     HopPolicy hop_policy_;
     std::unique_ptr<Endpoint> downstream_;
     NewSessionLimiter new_sessions_;
+    HopMemory hop_memory_;  // shared by the sessions: outlives them (declared first)
     SessionTable<Session> sessions_;
     bool state_dirty_ = false;  // sessions opened, closed or hopped since the state file was written
     TimePoint state_written_{};

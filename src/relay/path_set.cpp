@@ -11,13 +11,13 @@ constexpr int kRedraws = 8;
 }  // namespace
 
 PathSet::PathSet(size_t n, const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now,
-                 const net::Address& server) {
+                 const net::Address& server, HopMemory* memory) {
     paths_.reserve(n);
     for (size_t i = 0; i < n; ++i) {
         // Path i's schedule started i/n of an interval ago: its deadlines
         // stay that far apart from the others' (plus each path's jitter).
         TimePoint start = now - policy.interval * static_cast<int64_t>(i) / static_cast<int64_t>(n);
-        paths_.emplace_back(policy, ports, rng, start, now, server);
+        paths_.emplace_back(policy, ports, rng, start, now, server, memory);
         for (int k = 0; k < kRedraws && shared(i); ++k) paths_[i].hop.hop(start);
         paths_[i].target.set_port(paths_[i].hop.port());
     }

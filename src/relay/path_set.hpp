@@ -28,8 +28,8 @@ namespace porthop::relay {
 
 struct Path {
     Path(const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint start, TimePoint now,
-         const net::Address& server)
-        : hop(policy, ports, rng, start),
+         const net::Address& server, HopMemory* memory)
+        : hop(policy, ports, rng, start, memory),
           target(server),
           last_sent(now),
           last_reply(now) {
@@ -55,9 +55,10 @@ public:
     static constexpr Duration kStall{2'000};
     static constexpr Duration kStallPeer{500};
 
-    // n >= 1 paths, on distinct ports when the set has at least n.
+    // n >= 1 paths, on distinct ports when the set has at least n; memory:
+    // the relay's (HopSchedule), or null.
     PathSet(size_t n, const HopPolicy& policy, std::span<const uint16_t> ports, Rng& rng, TimePoint now,
-            const net::Address& server);
+            const net::Address& server, HopMemory* memory = nullptr);
 
     size_t size() const { return paths_.size(); }
     Path& operator[](size_t i) { return paths_[i]; }

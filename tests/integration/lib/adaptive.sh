@@ -4,8 +4,7 @@
 # BEFORE sourcing (ISP_AGE, ISP_BYTES, ISP_BLACKHOLE: netns/lab's --age,
 # --bytes, --blackhole; porthop is never told them), and:
 #
-#   hops REASON                       the client relay's
-#                                     porthop_hops_total{reason=REASON}
+#   hops REASON, ge A B               lib/lab.sh's
 #   compare_variant REASON DIRECT_CAP FIXED_CAP LABEL
 #                                     the acceptance of issue 9 for the
 #                                     variant (see the function)
@@ -20,9 +19,7 @@ export LAB_AGE="${ISP_AGE:-0}" LAB_BYTES="${ISP_BYTES:-0}" LAB_BLACKHOLE="${ISP_
 HOP_INTERVAL=60s
 ADAPTIVE=(--hop-on-stall 500ms --hop-on-slowdown)
 
-hops() { cmetric porthop_hops_total "reason=\"$1\""; }
 hops_line() { echo "interval=$(hops interval) bytes=$(hops bytes) stall=$(hops stall) slowdown=$(hops slowdown)"; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
 
 # A 20 MiB QUIC download three times: direct (cut at DIRECT_CAP; its rate is
 # what it got by then), through porthop hopping every 60 s (cut at

@@ -34,6 +34,9 @@
 #   download_wait                  its end; sets QUIC_* (as quic_download),
 #                                  HANDSHAKES
 #   assert_download_ok             complete, sha256 ok, one TLS handshake
+#   hops REASON                    the client relay's
+#                                  porthop_hops_total{reason=REASON}
+#   ge A B                         A >= B (decimals)
 #   proc_rss_kb PID / proc_fds PID / proc_cpu_ticks PID / clk_tck
 #   sample_start PID FILE / sample_stop / peak_rss_kb FILE / peak_fds FILE
 #
@@ -140,6 +143,8 @@ assert_download_ok() {
     ok "complete, byte-identical, one QUIC handshake"
 }
 
+hops() { cmetric porthop_hops_total "reason=\"$1\""; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
 
 # ---------------------------------------------------------------- a process's resources
 

@@ -19,7 +19,8 @@ TEST(HopSchedule, NextHopFallsWithinIntervalPlusOrMinusJitter) {
     HopSchedule hop(policy, ports, rng, t0);
     std::set<int64_t> seen;
     for (int i = 0; i < 10000; ++i) {
-        TimePoint now = t0 + std::chrono::seconds(i);
+        // On time: a hop after its deadline would bring the next one forward.
+        TimePoint now = hop.next_hop_at();
         hop.hop(now);
         auto gap = std::chrono::duration_cast<Duration>(hop.next_hop_at() - now).count();
         ASSERT_GE(gap, 800);
@@ -73,7 +74,8 @@ TEST(HopSchedule, DoesNotGoBackToARecentPort) {
     std::vector<uint16_t> visited{hop.port()};
     for (int i = 0; i < 5000; ++i) {
         hop.hop(TimePoint{});
-        size_t from = visited.size() > HopSchedule::kRecentPorts ? visited.size() - HopSchedule::kRecentPorts : 0;
+        size_t recent = hop.recent_capacity();
+        size_t from = visited.size() > recent ? visited.size() - recent : 0;
         for (size_t k = from; k < visited.size(); ++k) {
             ASSERT_NE(hop.port(), visited[k])
                 << "hop " << i << " went back to a port left " << visited.size() - k << " hops ago";
@@ -133,7 +135,7 @@ TEST(HopSchedule, HopBytesCountBothDirections) {
     Rng rng(12);
     HopSchedule hop({Duration(60000), Duration(0), 1000}, ports, rng, TimePoint{});
     EXPECT_FALSE(hop.before_send(TimePoint{}, 100));  // an ACK up
-    hop.received(1200);                               // data down
+    hop.received(hop.port(), 1200, TimePoint{});      // data down
     auto reason = hop.before_send(TimePoint{}, 100);
     ASSERT_TRUE(reason);
     EXPECT_EQ(*reason, porthop::metrics::HopReason::bytes);
@@ -155,4 +157,187 @@ TEST(HopSchedule, LongerIntervalFromSighupKeepsTheHopAlreadyDue) {
     HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0);
     hop.set_policy({Duration(60000), Duration(0), 0}, t0 + 200ms);
     EXPECT_EQ(hop.next_hop_at(), t0 + 1000ms);
+}
+
+TEST(HopSchedule, AvoidsAQuarterOfALargeSetAfterLeavingIt) {
+    auto ports = port_range(20000, 1000);
+    Rng rng(22);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{});
+    EXPECT_EQ(hop.recent_capacity(), 250u);
+    std::set<uint16_t> visited{hop.port()};
+    for (int i = 0; i < 250; ++i) {
+        hop.hop(TimePoint{});
+        ASSERT_TRUE(visited.insert(hop.port()).second) << "hop " << i << " went back to a port left before";
+    }
+}
+
+TEST(HopSchedule, ATinySetAvoidsNoRecentPort) {
+    auto ports = port_range(20000, 16);
+    Rng rng(23);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{});
+    EXPECT_EQ(hop.recent_capacity(), 0u);
+}
+
+TEST(HopSchedule, AnOldFlowsTailBringsTheByteTriggerForward) {
+    auto ports = port_range(20000, 10);
+    Rng rng(24);
+    HopSchedule hop({Duration(60000), Duration(0), 1'000'000}, ports, rng, TimePoint{});
+    EXPECT_EQ(hop.byte_trigger(), 1'000'000u);
+    uint16_t old = hop.port();
+    hop.hop(TimePoint{});
+    hop.received(old, 200'000, TimePoint{} + 2ms);
+    hop.received(hop.port(), 100, TimePoint{} + 3ms);  // the new flow answers: the tail counts
+    EXPECT_EQ(hop.byte_trigger(), 750'000u);           // 1 MB less 200 kB x 1.25
+    EXPECT_EQ(hop.bytes_on_port(), 100u);              // the tail is not the new flow's
+}
+
+TEST(HopSchedule, AnOldFlowsTailBringsTheDeadlineForward) {
+    auto ports = port_range(20000, 10);
+    Rng rng(25);
+    TimePoint t0{};
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0);
+    uint16_t old = hop.port();
+    ASSERT_TRUE(hop.before_send(t0 + 1000ms, 100));
+    hop.received(hop.port(), 1200, t0 + 1010ms);
+    hop.received(old, 1200, t0 + 1040ms);  // 40 ms of tail -> 50 ms margin
+    EXPECT_EQ(hop.next_hop_at(), t0 + 1950ms);
+}
+
+TEST(HopSchedule, BytesFromTheCurrentPortAreNotATail) {
+    auto ports = port_range(20000, 10);
+    Rng rng(26);
+    HopSchedule hop({Duration(60000), Duration(0), 1'000'000}, ports, rng, TimePoint{});
+    hop.received(hop.port(), 200'000, TimePoint{});
+    EXPECT_EQ(hop.byte_trigger(), 1'000'000u);
+    EXPECT_EQ(hop.bytes_on_port(), 200'000u);
+}
+
+TEST(HopSchedule, AHopAfterItsDeadlineBringsTheNextOneForward) {
+    auto ports = port_range(20000, 10);
+    Rng rng(28);
+    TimePoint t0{};
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0);
+    ASSERT_TRUE(hop.before_send(t0 + 1080ms, 100));  // the first send after the deadline: 80 ms late
+    EXPECT_EQ(hop.next_hop_at(), t0 + 1980ms);       // 1080 + 1000 - 80 x 1.25
+}
+
+TEST(HopSchedule, TailMarginsNeverBringTheTriggersBelowAQuarter) {
+    auto ports = port_range(20000, 10);
+    Rng rng(27);
+    TimePoint t0{};
+    HopSchedule hop({Duration(1000), Duration(0), 1'000'000}, ports, rng, t0);
+    uint16_t old = hop.port();
+    hop.hop(t0);
+    hop.received(hop.port(), 1, t0 + 1ms);
+    hop.received(old, 50'000'000, t0 + 5s);
+    EXPECT_EQ(hop.byte_trigger(), 250'000u);
+    EXPECT_EQ(hop.next_hop_at(), t0 + 250ms);
+}
+
+TEST(HopSchedule, NeverDrawsAPortTheRelayAvoids) {
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    PortHealth& health = memory.ports;
+    for (uint16_t p = 20000; p < 20030; p += 3) health.stalled(p, TimePoint{});  // a third of the set
+    Rng rng(29);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{}, &memory);
+    for (int i = 0; i < 2000; ++i) {
+        ASSERT_NE((hop.port() - 20000) % 3, 0) << "hop " << i << " drew stalled port " << hop.port();
+        hop.hop(TimePoint{} + 1s);
+    }
+}
+
+TEST(HopSchedule, DrawsAStalledPortAgainOnceItsAvoidanceEnds) {
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    PortHealth& health = memory.ports;
+    health.stalled(20000, TimePoint{});
+    Rng rng(30);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{}, &memory);
+    bool seen = false;
+    for (int i = 0; i < 2000 && !seen; ++i) {
+        hop.hop(TimePoint{} + PortHealth::kFirst);
+        seen = hop.port() == 20000;
+    }
+    EXPECT_TRUE(seen);
+}
+
+TEST(HopSchedule, PreviousPortIsTheOneTheLastHopLeft) {
+    auto ports = port_range(20000, 30);
+    Rng rng(31);
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, TimePoint{});
+    uint16_t first = hop.port();
+    hop.hop(TimePoint{});
+    EXPECT_EQ(hop.previous_port(), first);
+}
+
+TEST(HopSchedule, ABlamedPortIsAvoidedOnceTheNewPortAnswers) {
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    PortHealth& health = memory.ports;
+    Rng rng(32);
+    TimePoint t0{};
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0, &memory);
+    uint16_t stalled = hop.port();
+    hop.hop(t0);
+    hop.blame_previous_flow({}, false);
+    EXPECT_FALSE(health.avoided(stalled, t0 + 1ms));
+    hop.received(hop.port(), 100, t0 + 1ms);
+    EXPECT_TRUE(health.avoided(stalled, t0 + 2ms));
+}
+
+TEST(HopSchedule, ABlamedPortIsNotAvoidedWhenNothingAnswersAfterTheHop) {
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    PortHealth& health = memory.ports;
+    Rng rng(33);
+    TimePoint t0{};
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0, &memory);
+    uint16_t stalled = hop.port();
+    hop.hop(t0);
+    hop.blame_previous_flow({}, false);  // the application had finished: nothing comes
+    hop.hop(t0 + 1s);
+    hop.received(hop.port(), 100, t0 + 1001ms);
+    EXPECT_FALSE(health.avoided(stalled, t0 + 1002ms));
+    EXPECT_EQ(health.remembered(), 0u);
+}
+
+TEST(HopSchedule, AFlowThatWorkedThenStalledTeachesTheAgeOfItsStall) {
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    Rng rng(34);
+    TimePoint t0{};
+    HopSchedule hop({Duration(60000), Duration(0), 0}, ports, rng, t0, &memory);
+    hop.received(hop.port(), 100, t0 + 1ms);  // the flow works
+    uint16_t left = hop.port();
+    hop.hop(t0 + 1500ms);  // a stall hop, 500 ms after it went silent
+    hop.blame_previous_flow(500ms, false);
+    hop.received(hop.port(), 100, t0 + 1510ms);
+    EXPECT_EQ(memory.thresholds.age_limit(), 700ms);  // 70 % of 1 s
+    EXPECT_FALSE(memory.ports.avoided(left, t0 + 2s));
+}
+
+TEST(HopSchedule, HopsAheadOfALearnedAge) {
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    memory.thresholds.troubled(1s, LearnedThresholds::kUnlimited, TimePoint{});
+    Rng rng(35);
+    TimePoint t0{};
+    HopSchedule hop({Duration(60000), Duration(0), 0}, ports, rng, t0, &memory);
+    EXPECT_FALSE(hop.before_send(t0 + 699ms, 100));
+    auto reason = hop.before_send(t0 + 700ms, 100);
+    ASSERT_TRUE(reason);
+    EXPECT_EQ(*reason, porthop::metrics::HopReason::learned);
+}
+
+TEST(HopSchedule, HopsAheadOfALearnedVolume) {
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    memory.thresholds.troubled(10s, 1'000'000, TimePoint{});
+    Rng rng(36);
+    HopSchedule hop({Duration(60000), Duration(0), 0}, ports, rng, TimePoint{}, &memory);
+    hop.received(hop.port(), 700'000, TimePoint{});
+    auto reason = hop.before_send(TimePoint{}, 100);
+    ASSERT_TRUE(reason);
+    EXPECT_EQ(*reason, porthop::metrics::HopReason::learned);
 }

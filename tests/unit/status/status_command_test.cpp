@@ -85,7 +85,8 @@ TEST(SessionsJson, ClientDocumentHasEveryFieldOfTheReadme) {
     EXPECT_EQ(s["rate_down_bytes_per_second"], 987'654);
     EXPECT_EQ(s["port_seconds"], 1.25);
     EXPECT_EQ(s["port_bytes"], 96'000);
-    EXPECT_EQ(s["hops"], (nlohmann::json{{"interval", 12}, {"bytes", 0}, {"stall", 2}, {"slowdown", 0}}));
+    EXPECT_EQ(s["hops"],
+              (nlohmann::json{{"interval", 12}, {"bytes", 0}, {"stall", 2}, {"slowdown", 0}, {"learned", 0}}));
     EXPECT_EQ(s["last_hop"], (nlohmann::json{{"reason", "stall"}, {"seconds_ago", 1.25}}));
     EXPECT_TRUE(j["sessions"][1]["last_hop"].is_null());
 }

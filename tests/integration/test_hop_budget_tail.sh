@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Issue 17, "budgets the ISP never sees exceeded": at full veth speed (the
+# ISP shapes at 10 Gbit/s, far above what the machine moves), an ISP flow's
+# whole life stays within --hop-bytes / --hop-interval, the tail that still
+# arrives on it after a hop included, so the ISP never throttles one. The
+# relays are never told the ISP's thresholds. A 128 MiB QUIC download for
+# free and bytes, interleaved, three times each; then a 512 MiB one for age
+# (on a quiet machine 128 MiB take less than the 1 s the age rule waits for,
+# so neither the age case nor its direct control would show anything). A
+# case's rate is over its three runs together (the machine is shared: one
+# run may be twice as fast as the next):
+#
+#   free      no throttle, porthop without hops (10 min): the reference rate
+#   bytes     ISP: flows past 2 MB -> 500 kbit/s; --hop-bytes 1500000
+#   age       ISP: flows older than 1 s -> 500 kbit/s; --hop-interval 700ms
+#   direct    the same download directly under each rule, cut at 2 s: the
+#             rule is live (the ISP throttles it)
+#
+# bytes and age, every run: complete, one QUIC connection, >= 2 ISP flows, no
+# flow the ISP throttled, no datagram dropped in its slow class; the rate
+# >= 0.9x the free rate.
+set -euo pipefail
+export LAB_LINK_RATE=10gbit
+PORTSET=20000-20999
+. "$(dirname "$0")/lib/lab.sh"
+
+MB=128
+AGE_MB=512
+RATIO=0.9
+declare -A SECONDS_OF=([free]=0 [bytes]=0 [age]=0) RUNS_OF=([free]=0 [bytes]=0 [age]=0) BYTES_OF=([free]=0 [bytes]=0 [age]=0)
+rate_of() { awk -v b="${BYTES_OF[$1]}" -v s="${SECONDS_OF[$1]}" 'BEGIN {printf "%.2f", b * 8 / s / 1e6}'; }
+
+slow_drops() { lab_counter slow_drops; }   # since the lab came up: compare before/after
+
+# isp_rules AGE BYTES: the ISP's throttle rules from now on.
+isp_rules() { LAB_AGE=$1 LAB_BYTES=$2 "$LAB" --id "$LAB_ID" rules; }
+
+# run CASE ROUND INTERVAL [CLIENT_ARGS...]: the download through porthop
+# (--hop-interval INTERVAL) under the current rule; for the budget cases the
+# ISP must not have throttled any of its flows.
+run() {
+    local case=$1 label="$1$2" drops_before drops
+    HOP_INTERVAL=$3 lab_client_relay "${@:4}"
+    drops_before=$(slow_drops)
+    lab_download "$label" "$ROUTER_LAN_IP" 60
+    drops=$(( $(slow_drops) - drops_before ))
+    log "$label: isp_flows=$FLOWS throttled=$THROTTLED slow_drops=$drops; hops interval=$(hops interval) bytes=$(hops bytes)"
+    assert_download_ok
+    SECONDS_OF[$case]=$(awk -v a="${SECONDS_OF[$case]}" -v b="$QUIC_SECONDS" 'BEGIN {print a + b}')
+    RUNS_OF[$case]=$(( RUNS_OF[$case] + 1 ))
+    BYTES_OF[$case]=$(( BYTES_OF[$case] + QUIC_SIZE ))
+    [[ $case == free ]] && return
+    (( FLOWS >= 2 )) || fail "$label: the download crossed only $FLOWS ISP flow(s): it did not hop"
+    [[ $THROTTLED == 0 && $drops == 0 ]] ||
+        fail "$label: the ISP throttled $THROTTLED flow(s) and dropped $drops datagrams: a flow outlived its budget"
+}
+
+# direct_control LABEL: the rule throttles a download that does not hop.
+direct_control() {
+    lab_download "$1" "$VPS_IP" 2
+    (( THROTTLED >= 1 )) || fail "$1: the ISP did not throttle a direct download: the rule is not live"
+}
+
+lab_start
+quic_prepare "$WORKDIR" "$MB"
+lab_server_relay
+for round in 1 2 3; do
+    isp_rules 0 0
+    run free "$round" 10m
+    isp_rules 0 2000000
+    run bytes "$round" 10m --hop-bytes 1500000
+done
+direct_control direct-bytes
+quic_prepare "$WORKDIR" "$AGE_MB"
+isp_rules 1s 0
+for round in 1 2 3; do
+    run age "$round" 700ms
+done
+direct_control direct-age
+
+free=$(rate_of free)
+for case in bytes age; do
+    rate=$(rate_of "$case")
+    log "RESULT $case: $rate Mbit/s over ${RUNS_OF[$case]} runs, free $free Mbit/s ($(awk -v r="$rate" -v f="$free" 'BEGIN {printf "%.2f", r / f}')x)"
+    ge "$rate" "$(awk -v f="$free" -v r="$RATIO" 'BEGIN {print f * r}')" ||
+        fail "$case: $rate Mbit/s is below ${RATIO}x the free $free Mbit/s"
+done
+ok "no ISP flow outlived its budget; both >= ${RATIO}x the free rate"
