@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <array>
-#include <memory>
 #include <cstddef>
+#include <memory>
 #include <span>
 
 #include "net/batch_io.hpp"

@@ -81,8 +81,7 @@ std::unique_ptr<Endpoint> ClientRelay<Framing>::open_upstream(Session& s, size_t
     Session* raw = &s;
     return std::make_unique<Endpoint>(
         endpoints_, upstream_socket(local_port), Direction::upstream,
-        [this, raw, path, slot] { on_upstream_readable(*raw, path, slot); }, false,
-        Framing::kTraits.coalesce_framed);
+        [this, raw, path, slot] { on_upstream_readable(*raw, path, slot); }, false, Framing::kTraits.coalesce_framed);
 }
 
 template <typename Framing>
@@ -103,9 +102,10 @@ typename ClientRelay<Framing>::Session* ClientRelay<Framing>::find_or_open(const
         return nullptr;
     }
     try {
-        auto s = std::make_unique<Session>(
-            peer, PathSet(options_.paths, hop_policy_, options_.server_ports.ports, rng_, now, options_.server_ip, &hop_memory_),
-            framing_.new_client_state(), now);
+        auto s = std::make_unique<Session>(peer,
+                                           PathSet(options_.paths, hop_policy_, options_.server_ports.ports, rng_, now,
+                                                   options_.server_ip, &hop_memory_),
+                                           framing_.new_client_state(), now);
         size_t own_sockets = Framing::kTraits.hop_source_port ? s->paths.size() : 1;
         for (size_t i = 0; i < own_sockets; ++i) s->paths[i].up[0] = open_upstream(*s, i, 0);
         spdlog::debug("session {} opened, first port {}, {} paths", peer.to_string(), s->hop.port(), s->paths.size());
@@ -409,10 +409,10 @@ void ClientRelay<Framing>::restore_state(TimePoint now) {
     StateFile file = read_state_file(options_.state_file, "client", Framing::kTraits.name, options_.idle_timeout);
     restore_sessions(file.sessions, options_.state_file, [&](const SavedSession& saved) {
         if (sessions_.full() || sessions_.find(saved.peer) != nullptr) return false;
-        auto s = std::make_unique<Session>(
-            saved.peer,
-            PathSet(options_.paths, hop_policy_, options_.server_ports.ports, rng_, now, options_.server_ip, &hop_memory_),
-            framing_.restore(saved), now);
+        auto s = std::make_unique<Session>(saved.peer,
+                                           PathSet(options_.paths, hop_policy_, options_.server_ports.ports, rng_, now,
+                                                   options_.server_ip, &hop_memory_),
+                                           framing_.restore(saved), now);
         s->hop.resume_on(saved.server_port);
         s->target.set_port(s->hop.port());
         s->local = saved.local;

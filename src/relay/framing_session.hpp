@@ -34,9 +34,9 @@
 #include "probe/probe_responder.hpp"
 #include "relay/framing_setup.hpp"
 #include "relay/new_session_limiter.hpp"
-#include "relay/session_state_file.hpp"
 #include "relay/piece_sealer.hpp"
 #include "relay/reassembly.hpp"
+#include "relay/session_state_file.hpp"
 
 namespace porthop::relay {
 
@@ -89,7 +89,9 @@ public:
         return s;
     }
     // The cipher and keys come with the first datagram (accept).
-    State new_server_state(Key id) const { return State{.id = id, .send_counter = counter_start_, .window = {}, .keys = {}, .reserved = 0}; }
+    State new_server_state(Key id) const {
+        return State{.id = id, .send_counter = counter_start_, .window = {}, .keys = {}, .reserved = 0};
+    }
     // The largest payload whose framed datagram fits the MTU towards `to`.
     size_t max_plain(uint32_t mtu, const net::Address& to) const {
         size_t room = net::max_udp_payload(mtu, to);

@@ -34,9 +34,9 @@ public:
     // byte, counters from `counter` on. Returns how many pieces went
     // to `out`; 0 when the datagram cannot be cut that small (nothing sent).
     template <typename Sink>
-    size_t seal(const crypto::SessionCiphers& ciphers, const crypto::SessionKeys& keys, uint64_t session, uint64_t& counter,
-                std::span<const std::byte> whole, size_t room, const net::Address* to, const net::Address* from,
-                Sink& out) {
+    size_t seal(const crypto::SessionCiphers& ciphers, const crypto::SessionKeys& keys, uint64_t session,
+                uint64_t& counter, std::span<const std::byte> whole, size_t room, const net::Address* to,
+                const net::Address* from, Sink& out) {
         std::optional<size_t> count = piece_count(whole.size(), room);
         if (!count) return 0;
         if (!buffer_) buffer_ = std::make_unique<std::byte[]>(net::kBatchSize * stride_);

@@ -340,8 +340,9 @@ void ServerRelay<Framing>::on_upstream_readable(Session& s) {
                 size_t size = batch_.payload(i).size();
                 const RecentPaths::Entry* path = batch_.truncated(i) ? nullptr : s.paths.pick(now, size);
                 out.via(path != nullptr ? path->listener : s.listener);
-                if (batch_.truncated(i) || !framing_.seal_to(s.framing, batch_, i, path != nullptr ? &path->peer : &s.peer,
-                                                             &s.local, limit, out)) {
+                if (batch_.truncated(i) ||
+                    !framing_.seal_to(s.framing, batch_, i, path != nullptr ? &path->peer : &s.peer, &s.local, limit,
+                                      out)) {
                     metrics_.drop(DropReason::oversize);
                     continue;
                 }

@@ -26,7 +26,7 @@ constexpr std::chrono::milliseconds kHeartbeat{250};
 net::SteeringProgram program_for(config::Mode mode, uint32_t count) {
     return mode == config::Mode::session
                ? net::steer_by_payload_id(count, crypto::kRelayVersionMask, crypto::kVersion, kSessionIdOffset)
-                                         : net::steer_by_source_ip(count);
+               : net::steer_by_source_ip(count);
 }
 
 const char* steered_by(config::Mode mode) { return mode == config::Mode::session ? "session id" : "source IP"; }

@@ -86,8 +86,7 @@ struct Harness {
     // adaptive: the client relay also hops on stall and slowdown; paths:
     // its --paths.
     explicit Harness(const char* client_listen = "127.0.0.1", config::Mode mode = config::Mode::plain,
-                     bool adaptive = false, Aes aes = Aes::where_available,
-                     uint32_t paths = 1) {
+                     bool adaptive = false, Aes aes = Aes::where_available, uint32_t paths = 1) {
         if (aes != Aes::where_available) ::setenv("PORTHOP_NO_AESGCM", "1", 1);
         crypto::init();
         psk = crypto::generate_key();
