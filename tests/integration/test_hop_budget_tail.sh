@@ -3,22 +3,22 @@
 # ISP shapes at 10 Gbit/s, far above what the machine moves), an ISP flow's
 # whole life stays within --hop-bytes / --hop-interval, the tail that still
 # arrives on it after a hop included, so the ISP never throttles one. The
-# relays are never told the ISP's thresholds. A 128 MiB QUIC download for
-# free and bytes, interleaved, three times each; then a 512 MiB one for age
-# (on a quiet machine 128 MiB take less than the 1 s the age rule waits for,
-# so neither the age case nor its direct control would show anything). A
-# case's rate is over its three runs together (the machine is shared: one
-# run may be twice as fast as the next):
+# relays are never told the ISP's thresholds. QUIC downloads, each case
+# interleaved with its reference three times; a case's rate is the median of
+# its three runs (lib/lab.sh, median):
 #
-#   free      no throttle, porthop without hops (10 min): the reference rate
+#   free      no throttle, porthop without hops (10 min): the reference rate,
+#             128 MiB for bytes and 512 MiB for age (on a quiet machine
+#             128 MiB take less than the 1 s the age rule waits for, so
+#             neither the age case nor its direct control would show anything)
 #   bytes     ISP: flows past 2 MB -> 500 kbit/s; --hop-bytes 1500000
 #   age       ISP: flows older than 1 s -> 500 kbit/s; --hop-interval 700ms
 #   direct    the same download directly under each rule, cut at 2 s: the
 #             rule is live (the ISP throttles it)
 #
 # bytes and age, every run: complete, one QUIC connection, >= 2 ISP flows, no
-# flow the ISP throttled, no datagram dropped in its slow class; the rate
-# >= RATIO x the free rate.
+# flow the ISP throttled, no datagram dropped in its slow class; the median
+# rate >= RATIO x the median free rate of the same size.
 set -euo pipefail
 export LAB_LINK_RATE=10gbit
 PORTSET=20000-20999
@@ -26,12 +26,8 @@ PORTSET=20000-20999
 
 MB=128
 AGE_MB=512
-# The issue asks 0.9x. Measured on a quiet machine (CI, 2026-12-01): bytes
-# 0.85x of a free 822 Mbit/s, so 0.9x is not met yet (issue 17 stays open);
-# the floor here catches a regression, the zero-drop checks are the point.
-RATIO=0.75
-declare -A SECONDS_OF=([free]=0 [bytes]=0 [age]=0) RUNS_OF=([free]=0 [bytes]=0 [age]=0) BYTES_OF=([free]=0 [bytes]=0 [age]=0)
-rate_of() { awk -v b="${BYTES_OF[$1]}" -v s="${SECONDS_OF[$1]}" 'BEGIN {printf "%.2f", b * 8 / s / 1e6}'; }
+RATIO=0.9
+declare -A RATES_OF=()
 
 slow_drops() { lab_counter slow_drops; }   # since the lab came up: compare before/after
 
@@ -49,10 +45,8 @@ run() {
     drops=$(( $(slow_drops) - drops_before ))
     log "$label: isp_flows=$FLOWS throttled=$THROTTLED slow_drops=$drops; hops interval=$(hops interval) bytes=$(hops bytes)"
     assert_download_ok
-    SECONDS_OF[$case]=$(awk -v a="${SECONDS_OF[$case]}" -v b="$QUIC_SECONDS" 'BEGIN {print a + b}')
-    RUNS_OF[$case]=$(( RUNS_OF[$case] + 1 ))
-    BYTES_OF[$case]=$(( BYTES_OF[$case] + QUIC_SIZE ))
-    [[ $case == free ]] && return
+    RATES_OF[$case]+=" $QUIC_MBPS"
+    [[ $case == free* ]] && return
     (( FLOWS >= 2 )) || fail "$label: the download crossed only $FLOWS ISP flow(s): it did not hop"
     [[ $THROTTLED == 0 && $drops == 0 ]] ||
         fail "$label: the ISP throttled $THROTTLED flow(s) and dropped $drops datagrams: a flow outlived its budget"
@@ -62,6 +56,16 @@ run() {
 direct_control() {
     lab_download "$1" "$VPS_IP" 2
     (( THROTTLED >= 1 )) || fail "$1: the ISP did not throttle a direct download: the rule is not live"
+}
+
+# judge CASE REFERENCE
+judge() {
+    local rate free
+    # shellcheck disable=SC2086 # the runs' rates, one word each
+    rate=$(median ${RATES_OF[$1]}) free=$(median ${RATES_OF[$2]})
+    log "RESULT $1: median $rate Mbit/s (runs:${RATES_OF[$1]}), free median $free Mbit/s (runs:${RATES_OF[$2]}): $(ratio "$rate" "$free")x"
+    ge "$rate" "$(awk -v f="$free" -v r="$RATIO" 'BEGIN {print f * r}')" ||
+        fail "$1: $rate Mbit/s is below ${RATIO}x the free $free Mbit/s"
 }
 
 lab_start
@@ -75,17 +79,14 @@ for round in 1 2 3; do
 done
 direct_control direct-bytes
 quic_prepare "$WORKDIR" "$AGE_MB"
-isp_rules 1s 0
 for round in 1 2 3; do
+    isp_rules 0 0
+    run free-age "$round" 10m
+    isp_rules 1s 0
     run age "$round" 700ms
 done
 direct_control direct-age
 
-free=$(rate_of free)
-for case in bytes age; do
-    rate=$(rate_of "$case")
-    log "RESULT $case: $rate Mbit/s over ${RUNS_OF[$case]} runs, free $free Mbit/s ($(awk -v r="$rate" -v f="$free" 'BEGIN {printf "%.2f", r / f}')x)"
-    ge "$rate" "$(awk -v f="$free" -v r="$RATIO" 'BEGIN {print f * r}')" ||
-        fail "$case: $rate Mbit/s is below ${RATIO}x the free $free Mbit/s"
-done
+judge bytes free
+judge age free-age
 ok "no ISP flow outlived its budget; both >= ${RATIO}x the free rate"
