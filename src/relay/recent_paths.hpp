@@ -2,16 +2,16 @@
 // The server relay's view of a session's paths (--paths on the client,
 // docs/design.md, "Paths"): the (listening socket, source address) pairs that
 // heard a valid datagram of the session within kWindow and since the newest
-// pair appeared (see live()). Replies are spread
+// pair appeared (see live() and touch()). Replies are spread
 // over them, kChunk bytes at a time in turn, so the downstream of a download
 // crosses every flow the client opened and each flow carries 1/N of it. A
 // plain-mode session has one source address and N listening ports; a
 // session-mode one a source address per path. With none heard lately (a
 // quiet client) the reply takes the pair heard last, as before --paths.
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "config/options.hpp"
 #include "io/clock.hpp"
@@ -40,21 +40,29 @@ public:
     // A valid datagram of the session arrived on `listener` from `peer`.
     void heard(size_t listener, const net::Address& peer, TimePoint now) {
         // Consecutive datagrams mostly come on one path: that one first.
-        if (last_ < count_ && matches(entries_[last_], listener, peer)) {
+        if (last_ < entries_.size() && matches(entries_[last_], listener, peer)) {
             touch(entries_[last_], now);
             return;
         }
-        size_t oldest = 0;
-        for (size_t i = 0; i < count_; ++i) {
+        size_t reuse = entries_.size();  // a pair silent for kWindow, else the oldest
+        for (size_t i = 0; i < entries_.size(); ++i) {
             Entry& e = entries_[i];
             if (matches(e, listener, peer)) {
                 touch(e, now);
                 last_ = i;
                 return;
             }
-            if (e.heard < entries_[oldest].heard) oldest = i;
+            if (reuse == entries_.size() || e.heard < entries_[reuse].heard) reuse = i;
         }
-        last_ = count_ < entries_.size() ? count_++ : oldest;
+        // The table grows (a few times in a session's life, never past
+        // kMaxEntries) only while every pair in it was heard within kWindow:
+        // a session with one path keeps two or three pairs however often it
+        // hops, not kMaxEntries of them (each holds a whole address).
+        if (entries_.size() < kMaxEntries && (reuse == entries_.size() || now - entries_[reuse].heard < kWindow)) {
+            reuse = entries_.size();
+            entries_.emplace_back();
+        }
+        last_ = reuse;
         entries_[last_] = Entry{listener, peer, now};
         appeared_ = now;
     }
@@ -62,8 +70,8 @@ public:
     // The pair for the next `bytes` of replies, among those heard within
     // kWindow; null when none was.
     const Entry* pick(TimePoint now, uint64_t bytes) {
-        for (size_t tries = 0; tries < count_; ++tries) {
-            const Entry& e = entries_[turn_ % count_];
+        for (size_t tries = 0; tries < entries_.size(); ++tries) {
+            const Entry& e = entries_[turn_ % entries_.size()];
             if (live(e, now)) {
                 sent_ += bytes;
                 if (sent_ >= kChunk) {
@@ -81,14 +89,17 @@ public:
     // How many pairs heard from the session within kWindow.
     size_t live(TimePoint now) const {
         size_t n = 0;
-        for (size_t i = 0; i < count_; ++i) n += live(entries_[i], now) ? 1 : 0;
+        for (const Entry& e : entries_) n += live(e, now) ? 1 : 0;
         return n;
     }
 
+    // Pairs kept, live or not (they take memory: a whole address each).
+    size_t size() const { return entries_.size(); }
+
     template <typename F>
     void for_each_live(TimePoint now, F f) const {
-        for (size_t i = 0; i < count_; ++i) {
-            if (live(entries_[i], now)) f(entries_[i]);
+        for (const Entry& e : entries_) {
+            if (live(e, now)) f(e);
         }
     }
 
@@ -98,10 +109,12 @@ private:
     // roaming client) and may already be closed; concurrent paths keep
     // being heard in turn.
     bool live(const Entry& e, TimePoint now) const { return e.heard >= appeared_ && now - e.heard < kWindow; }
-    // A pair that comes back after it was left (a path hopped back to a
-    // port) counts as newly appeared.
+    // A pair heard again within kWindow is a concurrent path (the client
+    // sends on its paths in turn, so each is heard a moment after another
+    // appeared); one that comes back after a silence of kWindow (a path
+    // hopped back to a port) counts as newly appeared.
     void touch(Entry& e, TimePoint now) {
-        if (!live(e, now)) appeared_ = now;
+        if (now - e.heard >= kWindow) appeared_ = now;
         e.heard = now;
     }
     static bool matches(const Entry& e, size_t listener, const net::Address& peer) {
@@ -110,8 +123,8 @@ private:
 
     // Twice the most paths a client opens: room for the pairs a path just
     // left (within kWindow of its hop) besides the current ones.
-    std::array<Entry, 2 * config::kMaxPaths> entries_{};
-    size_t count_ = 0;
+    static constexpr size_t kMaxEntries = 2 * config::kMaxPaths;
+    std::vector<Entry> entries_;
     size_t last_ = 0;     // the entry heard last
     TimePoint appeared_;  // when the newest entry was first heard
     size_t turn_ = 0;

@@ -109,6 +109,42 @@ TEST(RecentPaths, RepliesSpreadOverThePairsHeardTogether) {
     EXPECT_EQ(used.size(), 4u);
 }
 
+TEST(RecentPaths, PairsHeardInTurnAtDistinctTimesAllGetReplies) {
+    // The client sends on its paths in turn: each pair is heard a moment
+    // after another one appeared.
+    RecentPaths recent;
+    auto peer = *net::Address::parse_ip("198.51.100.7", 40000);
+    TimePoint now = TimePoint{} + 10s;
+    for (int round = 0; round < 3; ++round) {
+        for (size_t listener = 0; listener < 4; ++listener) recent.heard(listener, peer, now += 1ms);
+    }
+    EXPECT_EQ(recent.live(now + 1ms), 4u);
+    std::set<size_t> used;
+    for (int i = 0; i < 4; ++i) used.insert(recent.pick(now + 1ms, RecentPaths::kChunk)->listener);
+    EXPECT_EQ(used.size(), 4u);
+}
+
+TEST(RecentPaths, APairBackAfterASilenceOfTheWindowCountsAsNew) {
+    RecentPaths recent;
+    auto peer = *net::Address::parse_ip("198.51.100.7", 40000);
+    TimePoint now = TimePoint{} + 10s;
+    recent.heard(0, peer, now);
+    recent.heard(1, peer, now + 1ms);
+    recent.heard(0, peer, now + RecentPaths::kWindow + 2ms);  // a hop back to port 0
+    EXPECT_EQ(recent.live(now + RecentPaths::kWindow + 3ms), 1u);
+}
+
+TEST(RecentPaths, ASinglePathThatHopsKeepsFewPairs) {
+    RecentPaths recent;
+    auto peer = *net::Address::parse_ip("198.51.100.7", 40000);
+    TimePoint now = TimePoint{} + 10s;
+    for (size_t hop = 0; hop < 100; ++hop) {
+        for (int i = 0; i < 10; ++i) recent.heard(hop, peer, now += 50ms);
+    }
+    EXPECT_EQ(recent.live(now), 1u);
+    EXPECT_LE(recent.size(), 3u);  // a hop every 500 ms: at most three pairs within kWindow
+}
+
 TEST(RecentPaths, APairLeftForANewOneGetsNoReplies) {
     RecentPaths recent;
     auto old_source = *net::Address::parse_ip("198.51.100.7", 40000);
