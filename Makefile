@@ -40,7 +40,8 @@ integration: build
 # ISP=age|volume|blackhole: an ISP whose threshold porthop is not told; the
 # demo compares direct, a fixed 60 s hop interval, the adaptive hops and the
 # same relay once it learned the threshold. ISP=fiber: a 2 MB rule at full
-# veth speed, --hop-bytes 1500000 against porthop with the ISP off.
+# veth speed, --hop-bytes 1500000 against porthop with the ISP off. ISP=blocked:
+# a third of the server ports blocked outright.
 MODE ?= plain
 ISP ?=
 demo: build
