@@ -183,7 +183,12 @@ public:
             return std::nullopt;
         }
         auto opened = open(&s, *in, datagram, why);
-        if (opened) accept(s, *in);
+        // The client keeps its own cipher: a server relay answers in the
+        // cipher of the latest datagram it heard, so one that restarted
+        // answers in XChaCha20-Poly1305 until it hears this session again,
+        // and taking that up would keep the session off AES-256-GCM for good.
+        // Only a notice (intercept_reply) moves the client off it.
+        if (opened) s.window.accept(in->header.counter);
         return opened;
     }
 
@@ -230,7 +235,7 @@ public:
     // A restored client session takes AES-256-GCM back at once; a restored
     // server session learns its cipher from the client's next datagram
     // (until then its replies go in XChaCha20-Poly1305, which the client
-    // opens and then keeps using for that session).
+    // opens without changing its own cipher: open_reply).
     State restore(const SavedSession& saved) const {
         State s = restore_counters(saved);
         if (listeners_ == nullptr && aes_gcm_) ciphers_.use_aes_gcm(s.keys, s.id);
