@@ -10,8 +10,14 @@ namespace porthop::net {
 
 namespace {
 
-const sockaddr_in& v4(const sockaddr_storage& s) { return reinterpret_cast<const sockaddr_in&>(s); }
-const sockaddr_in6& v6(const sockaddr_storage& s) { return reinterpret_cast<const sockaddr_in6&>(s); }
+template <typename Storage>
+const sockaddr_in& v4(const Storage& s) {
+    return reinterpret_cast<const sockaddr_in&>(s);
+}
+template <typename Storage>
+const sockaddr_in6& v6(const Storage& s) {
+    return reinterpret_cast<const sockaddr_in6&>(s);
+}
 
 }  // namespace
 

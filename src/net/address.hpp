@@ -26,8 +26,8 @@ public:
     // unknown family.
     static Address from_sockaddr(const sockaddr* sa, socklen_t len);
 
-    bool empty() const { return storage_.ss_family == AF_UNSPEC; }
-    int family() const { return storage_.ss_family; }
+    bool empty() const { return storage_.any.sa_family == AF_UNSPEC; }
+    int family() const { return storage_.any.sa_family; }
     bool is_v6() const { return family() == AF_INET6; }
     uint16_t port() const;
     void set_port(uint16_t port);
@@ -44,7 +44,7 @@ public:
     const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
     sockaddr* sockaddr_ptr() { return reinterpret_cast<sockaddr*>(&storage_); }
     socklen_t length() const;
-    static constexpr socklen_t capacity() { return sizeof(sockaddr_storage); }
+    static constexpr socklen_t capacity() { return sizeof(Storage); }
 
     // "10.0.0.1:20000" or "[::1]:20000".
     std::string to_string() const;
@@ -56,7 +56,16 @@ public:
     size_t ip_hash() const;  // of the IP alone
 
 private:
-    sockaddr_storage storage_{};
+    // Room for the largest address a UDP socket reports (IPv6: 28 bytes),
+    // not sockaddr_storage's 128: an Address sits in every session, every
+    // path and every slot of a batch. The family is the first member of
+    // each (their common initial sequence); v6 first so that {} zeroes all.
+    union Storage {
+        sockaddr_in6 v6;
+        sockaddr_in v4;
+        sockaddr any;
+    };
+    Storage storage_{};
 };
 
 struct AddressHash {
