@@ -82,44 +82,39 @@ private:
 template <typename Sender>
 class SpreadOutbox {
 public:
-    explicit SpreadOutbox(std::span<const std::unique_ptr<Sender>> to) : to_(to) {}
+    explicit SpreadOutbox(std::span<const std::unique_ptr<Sender>> to)
+        : to_(to),
+          via_(to.empty() ? nullptr : to[0].get()) {}
     ~SpreadOutbox() { flush(); }
     SpreadOutbox(const SpreadOutbox&) = delete;
     SpreadOutbox& operator=(const SpreadOutbox&) = delete;
-    void via(size_t sender) { via_ = sender; }
+    void via(size_t sender) { via_ = to_[sender].get(); }
     void push(const net::OutDatagram& d) {
         out_[n_] = d;
         senders_[n_++] = via_;
         if (n_ == out_.size()) flush();
     }
     void flush() {
-        std::span<const size_t> via(senders_.data(), n_);
-        if (n_ != 0 && std::all_of(via.begin(), via.end(), [&](size_t v) { return v == via[0]; })) {
-            to_[via[0]]->transmit(std::span<const net::OutDatagram>(out_.data(), n_));
+        std::span<Sender* const> via(senders_.data(), n_);
+        if (n_ != 0 && std::all_of(via.begin(), via.end(), [&](const Sender* v) { return v == via[0]; })) {
+            via[0]->transmit(std::span<const net::OutDatagram>(out_.data(), n_));
         } else if (n_ != 0) {
             std::array<net::OutDatagram, net::kBatchSize> group;
-            std::array<bool, net::kBatchSize> sent{};
-            for (size_t i = 0; i < n_; ++i) {
-                if (sent[i]) continue;
+            for_each_group(via, [&](Sender& to, std::span<const size_t> indices) {
                 size_t n = 0;
-                for (size_t k = i; k < n_; ++k) {
-                    if (!sent[k] && via[k] == via[i]) {
-                        group[n++] = out_[k];
-                        sent[k] = true;
-                    }
-                }
-                to_[via[i]]->transmit(std::span<const net::OutDatagram>(group.data(), n));
-            }
+                for (size_t i : indices) group[n++] = out_[i];
+                to.transmit(std::span<const net::OutDatagram>(group.data(), n));
+            });
         }
         n_ = 0;
     }
 
 private:
     std::span<const std::unique_ptr<Sender>> to_;
-    size_t via_ = 0;
+    Sender* via_ = nullptr;
     size_t n_ = 0;
     std::array<net::OutDatagram, net::kBatchSize> out_;
-    std::array<size_t, net::kBatchSize> senders_;
+    std::array<Sender*, net::kBatchSize> senders_;
 };
 
 }  // namespace porthop::relay
