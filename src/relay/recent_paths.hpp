@@ -9,9 +9,9 @@
 // session-mode one a source address per path. With none heard lately (a
 // quiet client) the reply takes the pair heard last, as before --paths.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "config/options.hpp"
 #include "io/clock.hpp"
@@ -25,6 +25,10 @@ public:
     // download runs (its ACKs go round robin over the paths), short enough
     // that a path the client left (a hop) stops carrying replies at once.
     static constexpr Duration kWindow{1'000};
+    // A pair left for a newer one and heard again within this of the newer
+    // one's appearance is not a path coming back: those are datagrams that
+    // were on their way, or waiting in its socket, when the client hopped.
+    static constexpr Duration kStraggle{10};
     // Bytes sent on one path before the next takes over: about one receive
     // batch (fewer sends and wakeups on both relays: at 16 KiB session mode
     // with 8 paths lost two thirds of its rate) and about the burst a
@@ -40,38 +44,33 @@ public:
     // A valid datagram of the session arrived on `listener` from `peer`.
     void heard(size_t listener, const net::Address& peer, TimePoint now) {
         // Consecutive datagrams mostly come on one path: that one first.
-        if (last_ < entries_.size() && matches(entries_[last_], listener, peer)) {
-            touch(entries_[last_], now);
+        if (last_ < count_ && matches(at(last_), listener, peer)) {
+            touch(at(last_), now);
             return;
         }
-        size_t reuse = entries_.size();  // a pair silent for kWindow, else the oldest
-        for (size_t i = 0; i < entries_.size(); ++i) {
-            Entry& e = entries_[i];
+        size_t oldest = 0;
+        for (size_t i = 0; i < count_; ++i) {
+            Entry& e = at(i);
             if (matches(e, listener, peer)) {
                 touch(e, now);
                 last_ = i;
                 return;
             }
-            if (reuse == entries_.size() || e.heard < entries_[reuse].heard) reuse = i;
+            if (e.heard < at(oldest).heard) oldest = i;
         }
-        // The table grows (a few times in a session's life, never past
-        // kMaxEntries) only while every pair in it was heard within kWindow:
-        // a session with one path keeps two or three pairs however often it
-        // hops, not kMaxEntries of them (each holds a whole address).
-        if (entries_.size() < kMaxEntries && (reuse == entries_.size() || now - entries_[reuse].heard < kWindow)) {
-            reuse = entries_.size();
-            entries_.emplace_back();
-        }
-        last_ = reuse;
-        entries_[last_] = Entry{listener, peer, now};
+        // Room for the newcomer: the oldest pair if it went silent for
+        // kWindow or the table is full, else a new slot.
+        if (count_ < entries_.size() && (count_ == 0 || now - at(oldest).heard < kWindow)) oldest = count_++;
+        last_ = oldest;
+        at(last_) = Entry{listener, peer, now};
         appeared_ = now;
     }
 
     // The pair for the next `bytes` of replies, among those heard within
     // kWindow; null when none was.
     const Entry* pick(TimePoint now, uint64_t bytes) {
-        for (size_t tries = 0; tries < entries_.size(); ++tries) {
-            const Entry& e = entries_[turn_ % entries_.size()];
+        for (size_t tries = 0; tries < count_; ++tries) {
+            const Entry& e = at(turn_ % count_);
             if (live(e, now)) {
                 sent_ += bytes;
                 if (sent_ >= kChunk) {
@@ -89,19 +88,19 @@ public:
     // How many pairs heard from the session within kWindow.
     size_t live(TimePoint now) const {
         size_t n = 0;
-        for (const Entry& e : entries_) n += live(e, now) ? 1 : 0;
+        for (size_t i = 0; i < count_; ++i) n += live(at(i), now) ? 1 : 0;
         return n;
     }
 
-    // Pairs kept, live or not (they take memory: a whole address each).
-    size_t size() const { return entries_.size(); }
-
     template <typename F>
     void for_each_live(TimePoint now, F f) const {
-        for (const Entry& e : entries_) {
-            if (live(e, now)) f(e);
+        for (size_t i = 0; i < count_; ++i) {
+            if (live(at(i), now)) f(at(i));
         }
     }
+
+    // Pairs kept, live or not.
+    size_t size() const { return count_; }
 
 private:
     // Heard within kWindow, and since the newest pair appeared: a pair that
@@ -111,20 +110,28 @@ private:
     bool live(const Entry& e, TimePoint now) const { return e.heard >= appeared_ && now - e.heard < kWindow; }
     // A pair heard again within kWindow is a concurrent path (the client
     // sends on its paths in turn, so each is heard a moment after another
-    // appeared); one that comes back after a silence of kWindow (a path
-    // hopped back to a port) counts as newly appeared.
+    // appeared), unless it is a straggler (kStraggle); one that comes back
+    // after a silence of kWindow (a path hopped back to a port) counts as
+    // newly appeared.
     void touch(Entry& e, TimePoint now) {
-        if (now - e.heard >= kWindow) appeared_ = now;
+        if (now - e.heard >= kWindow) {
+            appeared_ = now;
+        } else if (e.heard < appeared_ && now - appeared_ < kStraggle) {
+            return;
+        }
         e.heard = now;
     }
     static bool matches(const Entry& e, size_t listener, const net::Address& peer) {
         return e.listener == listener && e.peer == peer;
     }
+    Entry& at(size_t i) { return entries_[i]; }
+    const Entry& at(size_t i) const { return entries_[i]; }
 
     // Twice the most paths a client opens: room for the pairs a path just
-    // left (within kWindow of its hop) besides the current ones.
-    static constexpr size_t kMaxEntries = 2 * config::kMaxPaths;
-    std::vector<Entry> entries_;
+    // left (within kWindow of its hop) besides the current ones. Fixed, in
+    // the session (the hot path allocates nothing): 32 x 48 bytes.
+    std::array<Entry, 2 * config::kMaxPaths> entries_{};
+    size_t count_ = 0;
     size_t last_ = 0;     // the entry heard last
     TimePoint appeared_;  // when the newest entry was first heard
     size_t turn_ = 0;
