@@ -4,8 +4,9 @@
 // additions and a flag per batch) and calls tick() from a timer, never per
 // packet. tick() says when the session should hop and why.
 //
-// stall: the session sent upstream and nothing at all came back for the
-//   stall time (a blackholed port). A keepalive counts as a send (session
+// stall: the session sent upstream and nothing came back from the port it
+//   sends to for the stall time (a blackholed port; an old flow's tail does
+//   not count: received_tail). A keepalive counts as a send (session
 //   mode: the server relay answers it). An idle session sends nothing, so it
 //   never stalls; after a stall hop only a new send starts a new wait, so a
 //   session that goes quiet hops at most once.
@@ -75,6 +76,9 @@ public:
         down_ += bytes;
         ++replies_;
     }
+    // Replies from a port the session left (a flow's tail): data, but no
+    // answer from where the session sends now.
+    void received_tail(uint64_t bytes) { down_ += bytes; }
 
     // The timer: the reason to hop now, if any. The caller hops (any port
     // but the current one) and counts the hop.

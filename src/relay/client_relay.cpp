@@ -241,6 +241,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, size_t path, uint8_t
         uint64_t bytes = 0;
         bool heard = false;     // a datagram or a piece of one came back
         bool answered = false;  // a keepalive came back: the path works
+        bool current = false;   // ... from a port some path sends to now
         {
             Outbox<Endpoint> out(*downstream_);
             for (size_t i = 0; i < r.count; ++i) {
@@ -266,6 +267,7 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, size_t path, uint8_t
                         metrics_.drop(why);
                         return;
                     }
+                    current = current || from_path.has_value();
                     if (Framing::kTraits.keepalive && opened->empty()) {
                         answered = true;  // the server relay's answer, never the application's
                         if (from_path) s.paths[*from_path].last_reply = now;
@@ -298,7 +300,15 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, size_t path, uint8_t
             }
             if (heard) s.last_active = now;
             if (heard || answered) {
-                s.adaptive.received(bytes);
+                // An old flow's tail (the server relay has not heard the
+                // session on its new port yet) says nothing of the new port:
+                // counted as data, it would hide a blocked one from the stall
+                // detector for as long as the tail runs.
+                if (current) {
+                    s.adaptive.received(bytes);
+                } else {
+                    s.adaptive.received_tail(bytes);
+                }
                 s.last_reply = now;
             }
         }

@@ -281,3 +281,25 @@ TEST(AdaptiveHops, AnsweredStallHopResetsTheStallGuard) {
     ASSERT_EQ(sim.hops.size(), 2u);
     EXPECT_EQ(sim.adaptive.stall_guard(), AdaptiveHops::kMinGap);
 }
+
+TEST(AdaptiveHops, AnOldFlowsTailDoesNotHideABlockedNewPort) {
+    // After a hop to a blocked port the server relay still answers on the
+    // port the session left (it has not heard it on the new one): that tail
+    // is data, not an answer from where the session sends.
+    AdaptivePolicy policy{300ms, false};
+    AdaptiveHops adaptive{TimePoint{}};
+    TimePoint now{};
+    std::optional<HopReason> hop;
+    uint64_t tail = 0;
+    for (int tick = 0; tick < 10 && !hop; ++tick) {
+        adaptive.sent(now, 100);
+        adaptive.received_tail(12'000);
+        tail += 12'000;
+        now += kAdaptiveTick;
+        hop = adaptive.tick(policy, now);
+    }
+    ASSERT_TRUE(hop.has_value());
+    EXPECT_EQ(*hop, HopReason::stall);
+    EXPECT_EQ(now, TimePoint{} + 300ms);
+    EXPECT_EQ(adaptive.received_bytes(), tail);  // still counted as data
+}
