@@ -19,10 +19,11 @@
 #                                      QUIC_MBPS QUIC_COMPLETE(0/1)
 #                                      QUIC_SHA_OK(0/1) QUIC_STATUS; shows
 #                                      progress on stderr when QUIC_PROGRESS=1
-#   quic_fresh_download NS HOST CAP LABEL
+#   quic_fresh_download NS HOST CAP LABEL [PORT]
 #                                      a fresh QUIC server (quic_server_start
 #                                      in $NS_VPS, $QUIC_DIR), the lab's
-#                                      counters reset, one quic_download, the
+#                                      counters reset, one quic_download from
+#                                      HOST:PORT (4433), the
 #                                      server stopped (it would keep pushing
 #                                      into an abandoned flow); sets QUIC_*,
 #                                      HANDSHAKES FLOWS THROTTLED BLACKHOLED
@@ -150,7 +151,7 @@ quic_download() {
 quic_fresh_download() {
     quic_server_start "$NS_VPS" "$QUIC_DIR" 4433
     "$PORTHOP_NETNS_DIR/lab" --id "$LAB_ID" reset-counters
-    quic_download "$1" "$2" 4433 "$QUIC_DIR" "$3" "$4"
+    quic_download "$1" "$2" "${5:-4433}" "$QUIC_DIR" "$3" "$4"
     HANDSHAKES=$(quic_server_handshakes)
     FLOWS=$(lab_counter flows)
     THROTTLED=$(lab_counter throttled)

@@ -201,7 +201,11 @@ void ClientRelay<Framing>::on_downstream_readable() {
             if (keep_nudge) s.nudge.offer(now, batch_.last_datagram(indices.back()));
             size_t path = s.paths.next();
             Path& p = s.paths[path];
-            if (auto reason = p.hop.before_send(now, bytes)) path_hopped(s, path, *reason, now);
+            if (auto reason = p.hop.before_send(now, bytes)) {
+                path_hopped(s, path, *reason, now);
+                spdlog::debug("session {}: path {} {} hop to port {}", s.peer.to_string(), path,
+                              metrics::kHopReasonNames[static_cast<size_t>(*reason)], p.hop.port());
+            }
             {
                 Outbox<Endpoint> out(sender(s, path));
                 for (size_t i : indices) {

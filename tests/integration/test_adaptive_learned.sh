@@ -5,16 +5,18 @@
 # "learned") instead of after each throttle. 100 Mbit/s link, thresholds not
 # told; for each ISP a 20 MiB QUIC download through porthop:
 #
-#   fixed     a hand-tuned schedule: half the ISP's threshold; downloaded
-#             before and after the learned ones
-#   learned   --hop-interval 60s --hop-on-stall 500ms --hop-on-slowdown,
-#             three times through the same client relay: the first download
-#             teaches it, the next two must reach >= 0.8x the fixed rate, with
-#             hops of reason "learned" (the adaptive hops of each are logged;
-#             the end of a download adds a stall hop: nothing answers it)
+#   fixed     a hand-tuned schedule: half the ISP's threshold (a second
+#             client relay, on port 4434)
+#   learned   --hop-interval 60s --hop-on-stall 500ms --hop-on-slowdown: the
+#             first download through it teaches it, the next two must reach
+#             >= 0.8x the fixed rate, with hops of reason "learned" (the
+#             adaptive hops of each are logged; the end of a download adds a
+#             stall hop: nothing answers it)
 #
-# Each side's rate is its better run: the lab machines are shared, and a run
-# that some other load slowed down says nothing about porthop.
+# After the lesson the two relays take turns (fixed, learned, fixed,
+# learned), and each side's rate is its better run: the lab machines are
+# shared, and a slow spell of some other load lasts seconds; interleaved, it
+# slows one run of each side at worst, never both runs of one.
 #
 #   age        flows older than 1 s -> 500 kbit/s     fixed: --hop-interval 500ms
 #   volume     flows past 4 MB -> 500 kbit/s          fixed: --hop-bytes 2000000
@@ -33,21 +35,31 @@ hops_line() { echo "interval=$(hops interval) bytes=$(hops bytes) stall=$(hops s
 
 best() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 
+FIXED_PORT=4434
+FIXED_PID=""
+# fixed_relay INTERVAL [ARGS...]: the hand-tuned client relay on
+# $FIXED_PORT, beside the learning one (which keeps what it learned).
+fixed_relay() {
+    local learner_pid=$CLIENT_PID learner_log=${CLIENT_LOG:-}
+    [[ -n $FIXED_PID ]] && stop_process "$FIXED_PID"
+    start_client_relay "$ROUTER_LAN_IP:$FIXED_PORT" "$VPS_IP" --hop-interval "$1" --metrics 127.0.0.1:9103 "${@:2}"
+    FIXED_PID=$CLIENT_PID CLIENT_PID=$learner_pid CLIENT_LOG=$learner_log
+}
+
 # variant LABEL AGE BYTES BLACKHOLE FIXED_INTERVAL [FIXED_ARGS...]
 variant() {
     local label=$1 fixed=() learned=() first_adaptive before fixed_mbps learned_mbps
     LAB_AGE=$2 LAB_BYTES=$3 LAB_BLACKHOLE=$4 "$LAB" --id "$LAB_ID" rules
-    HOP_INTERVAL=$5 lab_client_relay "${@:6}"
-    lab_download "$label-fixed1" "$ROUTER_LAN_IP" 30
-    assert_download_ok
-    fixed+=("$QUIC_MBPS")
-
+    fixed_relay "$5" "${@:6}"
     HOP_INTERVAL=60s lab_client_relay "${ADAPTIVE[@]}"
     lab_download "$label-learning" "$ROUTER_LAN_IP" 30
     assert_download_ok
     first_adaptive=$(adaptive_hops)
     log "$label-learning: $(hops_line)"
     for round in 1 2; do
+        lab_download "$label-fixed$round" "$ROUTER_LAN_IP" 30 "$FIXED_PORT"
+        assert_download_ok
+        fixed+=("$QUIC_MBPS")
         before=$(adaptive_hops)
         lab_download "$label-learned$round" "$ROUTER_LAN_IP" 30
         assert_download_ok
@@ -55,11 +67,6 @@ variant() {
         log "$label-learned$round: $(hops_line) (adaptive hops: $first_adaptive learning, $(( $(adaptive_hops) - before )) this run); throttled=$THROTTLED blackholed=$BLACKHOLED flows=$FLOWS"
     done
     (( $(hops learned) >= 1 )) || fail "$label: no hop ahead of a learned threshold ($(hops_line))"
-
-    HOP_INTERVAL=$5 lab_client_relay "${@:6}"
-    lab_download "$label-fixed2" "$ROUTER_LAN_IP" 30
-    assert_download_ok
-    fixed+=("$QUIC_MBPS")
 
     fixed_mbps=$(best "${fixed[@]}") learned_mbps=$(best "${learned[@]}")
     log "RESULT $label: learned $learned_mbps Mbit/s (runs: ${learned[*]}) vs fixed $fixed_mbps Mbit/s (runs: ${fixed[*]}): $(ratio "$learned_mbps" "$fixed_mbps")x"

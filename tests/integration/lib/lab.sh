@@ -23,7 +23,9 @@
 #                                  --hop-interval $HOP_INTERVAL (1s), metrics
 #                                  $CLIENT_METRICS; a running one is stopped
 #                                  first
-#   lab_download LABEL HOST CAP    quic_fresh_download from lan to HOST:4433
+#   lab_download LABEL HOST CAP [PORT]
+#                                  quic_fresh_download from lan to HOST:PORT
+#                                  (4433)
 #                                  (a fresh QUIC server, the ISP's counters
 #                                  reset), logged; QUIC_*, HANDSHAKES, FLOWS,
 #                                  THROTTLED, BLACKHOLED
@@ -102,9 +104,9 @@ lab_client_relay() {
 
 # ---------------------------------------------------------------- the download
 
-lab_download() {   # LABEL HOST CAP
+lab_download() {   # LABEL HOST CAP [PORT]
     require_commands gtlsserver gtlsclient
-    quic_fresh_download "$NS_LAN" "$2" "$3" "$1"
+    quic_fresh_download "$NS_LAN" "$2" "$3" "$1" "${4:-4433}"
     log "$1: $QUIC_BYTES B in ${QUIC_SECONDS}s = $QUIC_MBPS Mbit/s, complete=$QUIC_COMPLETE sha256_ok=$QUIC_SHA_OK handshakes=$HANDSHAKES isp_flows=$FLOWS throttled=$THROTTLED blackholed=$BLACKHOLED"
 }
 
