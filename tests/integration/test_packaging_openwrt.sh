@@ -9,8 +9,9 @@
 #     porthop takes come out; quoting, escapes, comments, booleans, counts
 #     and lists translate as uci reads them; a missing section fails;
 #   - the init script, with procd and the uci helpers stubbed, starts one
-#     instance per enabled section with the right command and parameters and
-#     skips disabled ones;
+#     instance per enabled section with the right command (its JSON file and
+#     its state file, in a directory of mode 700 owned by porthop) and
+#     parameters and skips disabled ones;
 #   - porthop itself accepts the translation: a client and a server section
 #     for loopback, translated, run as a relay pair that echoes a datagram
 #     (in a private network namespace).
@@ -166,17 +167,19 @@ procd_open_instance() { echo "instance $1"; }
 procd_set_param() { echo "  $*"; }
 procd_close_instance() { echo "end"; }
 procd_add_reload_trigger() { echo "reload trigger $*"; }
+chown() { echo "chown $*"; }
 EOF
 # shellcheck disable=SC2016 # expanded by dash, from its arguments
 UCI_FILE=$WORKDIR/loopback.uci dash -c '
     . "$0"; . "$1"
-    UCI2JSON=$2; RUNDIR=$3
+    UCI2JSON=$2; RUNDIR=$3; STATEDIR=$4
     start_service
     service_triggers
-' "$WORKDIR/stubs.sh" "$OWRT/files/porthop.init" "$OWRT/files/uci2json.awk" "$WORKDIR/run" >"$WORKDIR/procd.log" 2>&1 ||
+' "$WORKDIR/stubs.sh" "$OWRT/files/porthop.init" "$OWRT/files/uci2json.awk" "$WORKDIR/run" "$WORKDIR/state" >"$WORKDIR/procd.log" 2>&1 ||
     fail "init script start_service failed: $(cat "$WORKDIR/procd.log")"
-want_procd="instance lan
-  command /usr/bin/porthop client --config $WORKDIR/run/lan.json
+want_procd="chown porthop:porthop $WORKDIR/state
+instance lan
+  command /usr/bin/porthop client --config $WORKDIR/run/lan.json --state-file $WORKDIR/state/lan.state
   user porthop
   limits nofile=65536 65536
   reload_signal HUP
@@ -185,7 +188,7 @@ want_procd="instance lan
   stderr 1
 end
 instance vps
-  command /usr/bin/porthop server --config $WORKDIR/run/vps.json
+  command /usr/bin/porthop server --config $WORKDIR/run/vps.json --state-file $WORKDIR/state/vps.state
   user porthop
   limits nofile=65536 65536
   reload_signal HUP
@@ -197,6 +200,7 @@ reload trigger porthop"
 [[ "$(cat "$WORKDIR/procd.log")" == "$want_procd" ]] ||
     fail "init script: procd calls differ; got:"$'\n'"$(cat "$WORKDIR/procd.log")"
 [[ ! -e "$WORKDIR/run/off.json" ]] || fail "init script wrote a config for the disabled section"
+[[ $(stat -c %a "$WORKDIR/state") == 700 ]] || fail "init script: the state directory is mode $(stat -c %a "$WORKDIR/state"), want 700"
 ok "init script: one procd instance per enabled section (lan, vps), disabled one skipped, reload trigger"
 
 # --- porthop runs the translation ---------------------------------------------------

@@ -7,8 +7,10 @@
 #     READY=1) and a STATUS= line shown;
 #   - /healthz answers; datagrams echo through client unit -> server unit ->
 #     a UDP echo, across hops;
-#   - the server unit writes its state file (StateDirectory=porthop) and, after
-#     systemctl restart, takes the session back (the same session echoes on);
+#   - each unit writes its state file (StateDirectory=porthop, shared by
+#     every instance: one dynamic user) and, after systemctl restart, takes
+#     the session back (the same session echoes on): the server unit, then
+#     the client unit;
 #   - systemctl reload works without procps (no /bin/kill in the root): same
 #     main PID, the relay logs the SIGHUP re-read;
 #   - a stopped (SIGSTOP) relay is killed by the watchdog and restarted, and
@@ -145,6 +147,18 @@ journal "$SRV" | grep -q 'restored 1 sessions from /var/lib/porthop/lab-server.s
     fail "the restarted server unit did not take the session back from its state file"
 echo_once 15555 after-restart || fail "the session does not echo after the server unit's restart"
 ok "restarted server unit restored the session from its state file; it echoes on"
+
+# --- the state file across a restart of the client unit -----------------------------------
+CLI_STATE=/var/lib/porthop/client-lab-client.state
+client_state_saved() { cin cat "$CLI_STATE" | grep -q '127.0.0.1'; }
+wait_until 10 client_state_saved || fail "the client unit wrote no session to $CLI_STATE (beside the server unit's file)"
+cli_pid=$(prop "$CLI" MainPID)
+timeout 30 nsenter -t "$CPID" -a systemctl restart "$CLI" || fail "systemctl restart $CLI failed"
+[[ $(prop "$CLI" MainPID) != "$cli_pid" ]] || fail "systemctl restart $CLI: same main PID"
+journal "$CLI" | grep -q "restored 1 sessions from $CLI_STATE" ||
+    fail "the restarted client unit did not take the session back from its state file"
+echo_once 15555 after-client-restart || fail "the session does not echo after the client unit's restart"
+ok "restarted client unit restored the session from $CLI_STATE; it echoes on"
 
 # --- reload without procps --------------------------------------------------------------------
 cli_pid=$(prop "$CLI" MainPID)
