@@ -80,6 +80,19 @@ public:
     // answer from where the session sends now.
     void received_tail(uint64_t bytes) { down_ += bytes; }
 
+    // The hop schedule moved the session (interval, bytes, learned) while a
+    // stall hop was being judged. If nothing answered yet, the port that hop
+    // reached was left before it could: no verdict (neither a reset nor the
+    // backoff that would switch stall hops off for kBackoffFirst).
+    void scheduled_hop() {
+        if (!stall_.judging) return;
+        if (replies_ != replies_at_stall_hop_) {
+            stall_.judged(true);
+        } else {
+            stall_.judging = false;
+        }
+    }
+
     // The timer: the reason to hop now, if any. The caller hops (any port
     // but the current one) and counts the hop.
     std::optional<metrics::HopReason> tick(const AdaptivePolicy& policy, TimePoint now);

@@ -203,6 +203,9 @@ void ClientRelay<Framing>::on_downstream_readable() {
             Path& p = s.paths[path];
             if (auto reason = p.hop.before_send(now, bytes)) {
                 path_hopped(s, path, *reason, now);
+                // With one path, the stall hop's port is gone untried; with
+                // more, the others still answer for it.
+                if (s.paths.size() == 1) s.adaptive.scheduled_hop();
                 spdlog::debug("session {}: path {} {} hop to port {}", s.peer.to_string(), path,
                               metrics::kHopReasonNames[static_cast<size_t>(*reason)], p.hop.port());
             }

@@ -5,9 +5,10 @@
 // session on its new port: the ISP counts that tail (bytes and time) on the
 // old flow, after the budget the schedule enforced. FlowTail measures, per
 // session, how far each old flow ran past the point where the schedule meant
-// to hop: the bytes and time past the trigger when the hop came (a hop
-// happens at the next send), plus the bytes and time of its tail (replies
-// from its port after the hop). The schedule then hops that much earlier.
+// to hop: the bytes past the trigger when the hop came and the time past the
+// deadline that it still carried replies (a hop happens at the next send),
+// plus the bytes and time of its tail (replies from its port after the
+// hop). The schedule then hops that much earlier.
 // A tail counts once the next flow answered (its first reply): until then
 // the old flow may simply be all the session has, when the new port is
 // blocked, and the stall hop that follows discards that tail.
@@ -35,7 +36,8 @@ public:
     static constexpr double kSafety = 1.25;
 
     // The session left the flow on `port` at `now`, `bytes_past` bytes and
-    // `late` after its trigger (0 when the hop came before any trigger).
+    // `late` after its trigger (its last reply after the deadline; 0 when it
+    // carried nothing past either).
     void left(uint16_t port, TimePoint now, uint64_t bytes_past, Clock::duration late);
 
     // `bytes` came from `port` at `now`: the tail of a flow left recently, if

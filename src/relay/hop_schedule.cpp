@@ -18,7 +18,8 @@ HopSchedule::HopSchedule(const HopPolicy& policy, std::span<const uint16_t> port
       rng_(rng),
       memory_(memory),
       recent_capacity_(recent_capacity_for(ports.size())),
-      hopped_at_(now) {
+      hopped_at_(now),
+      last_reply_(now) {
     index_ = rng_.below(ports_.size());
     for (int i = 0; i < kRedraws && avoided(index_, now); ++i) index_ = rng_.below(ports_.size());
     previous_ = index_;
@@ -74,8 +75,12 @@ void HopSchedule::remember_left(size_t index) {
 
 void HopSchedule::hop(TimePoint now) {
     // How far past its triggers the flow left now ran (its tail comes later).
+    // A hop comes at the first send after the deadline, so the flow carried
+    // nothing up after it; it ran late only as long as replies still came
+    // down on it. A flow that fell silent (a blocked port, a paused
+    // application) ran no later than its deadline, however late that send.
     uint64_t bytes_past = policy_.bytes != 0 && bytes_ > byte_trigger_ ? bytes_ - byte_trigger_ : 0;
-    Clock::duration late = now > due_at_ ? now - due_at_ : Clock::duration::zero();
+    Clock::duration late = last_reply_ > due_at_ ? last_reply_ - due_at_ : Clock::duration::zero();
     tail_.left(port(), now, bytes_past, late);
     left_age_ = now - hopped_at_;
     left_bytes_ = bytes_;
@@ -94,6 +99,7 @@ void HopSchedule::hop(TimePoint now) {
     answered_ = false;
     blamed_ = false;
     hopped_at_ = now;
+    last_reply_ = now;
     next_at_ = now + draw_interval();
     refresh_triggers();
 }
@@ -106,7 +112,10 @@ void HopSchedule::blame(TimePoint now) {
     blamed_ = false;
     if (memory_ == nullptr) return;
     if (!left_answered_) {
-        memory_->ports.stalled(previous_port(), now);
+        // A flow younger than the detection time had no fair chance to
+        // answer (a scheduled hop just before the stall hop): not its port's
+        // fault.
+        if (left_age_ >= blame_detection_) memory_->ports.stalled(previous_port(), now);
         return;
     }
     auto age = left_age_ > blame_detection_ ? left_age_ - blame_detection_ : Clock::duration::zero();

@@ -84,6 +84,7 @@ public:
         if (bytes == 0) return;
         if (from_port == port()) {
             bytes_ += bytes;
+            last_reply_ = now;
             if (!answered_) {
                 answered_ = true;
                 if (tail_.successor_answered()) refresh_triggers();
@@ -145,6 +146,7 @@ private:
     TimePoint next_at_;  // the drawn deadline
     TimePoint due_at_;   // the deadline brought forward by the tail margin
     TimePoint hopped_at_;
+    TimePoint last_reply_;  // the newest reply from the current port
     uint64_t bytes_ = 0;
     uint64_t byte_trigger_ = 0;  // hop_bytes less the tail margin
     bool answered_ = false;      // a reply came from the current port

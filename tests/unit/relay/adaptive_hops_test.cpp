@@ -303,3 +303,38 @@ TEST(AdaptiveHops, AnOldFlowsTailDoesNotHideABlockedNewPort) {
     EXPECT_EQ(now, TimePoint{} + 300ms);
     EXPECT_EQ(adaptive.received_bytes(), tail);  // still counted as data
 }
+
+TEST(AdaptiveHops, AScheduledHopBeforeAStallHopIsJudgedLeavesNoBackoff) {
+    // A stall hop, then the hop schedule moves on before anything could
+    // answer on the port it reached (as at 500 ms intervals): that says
+    // nothing about whether the port was the cause, so stall hops stay on.
+    AdaptivePolicy policy{300ms, false};
+    AdaptiveHops adaptive{TimePoint{}};
+    TimePoint now{};
+    adaptive.sent(now, 100);
+    std::optional<HopReason> hop;
+    while (!hop) {
+        now += kAdaptiveTick;
+        hop = adaptive.tick(policy, now);
+    }
+    ASSERT_EQ(*hop, HopReason::stall);
+    now += 200ms;
+    adaptive.scheduled_hop();
+    for (int tick = 0; tick < 15; ++tick) {  // past the judgment, nothing answers
+        now += kAdaptiveTick;
+        adaptive.tick(policy, now);
+    }
+    EXPECT_EQ(adaptive.stall_guard(), AdaptiveHops::kMinGap);
+}
+
+TEST(AdaptiveHops, AnUnansweredStallHopWithoutScheduledHopStillBacksOff) {
+    AdaptivePolicy policy{300ms, false};
+    AdaptiveHops adaptive{TimePoint{}};
+    TimePoint now{};
+    adaptive.sent(now, 100);
+    for (int tick = 0; tick < 20; ++tick) {
+        now += kAdaptiveTick;
+        adaptive.tick(policy, now);
+    }
+    EXPECT_EQ(adaptive.stall_guard(), AdaptiveHops::kBackoffFirst);
+}

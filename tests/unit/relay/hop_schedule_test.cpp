@@ -212,13 +212,28 @@ TEST(HopSchedule, BytesFromTheCurrentPortAreNotATail) {
     EXPECT_EQ(hop.bytes_on_port(), 200'000u);
 }
 
-TEST(HopSchedule, AHopAfterItsDeadlineBringsTheNextOneForward) {
+TEST(HopSchedule, RepliesPastTheDeadlineBringTheNextHopForward) {
     auto ports = port_range(20000, 10);
     Rng rng(28);
     TimePoint t0{};
     HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0);
-    ASSERT_TRUE(hop.before_send(t0 + 1080ms, 100));  // the first send after the deadline: 80 ms late
+    hop.received(hop.port(), 1200, t0 + 1080ms);     // the flow still carries data 80 ms past its deadline
+    ASSERT_TRUE(hop.before_send(t0 + 1080ms, 100));  // and the first send after it hops
     EXPECT_EQ(hop.next_hop_at(), t0 + 1980ms);       // 1080 + 1000 - 80 x 1.25
+}
+
+TEST(HopSchedule, AFlowSilentPastItsDeadlineDoesNotBringTheNextHopForward) {
+    // A blocked port, or a QUIC client waiting out its retransmission timer:
+    // the first send after the deadline comes seconds late, but the flow
+    // carried nothing after the deadline, so no ISP saw it run late.
+    auto ports = port_range(20000, 10);
+    Rng rng(34);
+    TimePoint t0{};
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0);
+    hop.received(hop.port(), 1200, t0 + 900ms);
+    ASSERT_TRUE(hop.before_send(t0 + 3000ms, 100));
+    hop.received(hop.port(), 1200, t0 + 3010ms);  // the next flow answers
+    EXPECT_EQ(hop.next_hop_at(), t0 + 4000ms);
 }
 
 TEST(HopSchedule, TailMarginsNeverBringTheTriggersBelowAQuarter) {
@@ -300,6 +315,23 @@ TEST(HopSchedule, ABlamedPortIsNotAvoidedWhenNothingAnswersAfterTheHop) {
     hop.received(hop.port(), 100, t0 + 1001ms);
     EXPECT_FALSE(health.avoided(stalled, t0 + 1002ms));
     EXPECT_EQ(health.remembered(), 0u);
+}
+
+TEST(HopSchedule, AFlowLeftBeforeTheStallTimeIsNotBlamed) {
+    // A scheduled hop, then 50 ms later a stall hop (the wait began on the
+    // port before): the port in between never had the stall time to answer.
+    auto ports = port_range(20000, 30);
+    HopMemory memory;
+    Rng rng(35);
+    TimePoint t0{};
+    HopSchedule hop({Duration(1000), Duration(0), 0}, ports, rng, t0, &memory);
+    ASSERT_TRUE(hop.before_send(t0 + 1000ms, 100));
+    uint16_t untried = hop.port();
+    hop.hop(t0 + 1050ms);
+    hop.blame_previous_flow(300ms, false);
+    hop.received(hop.port(), 100, t0 + 1060ms);
+    EXPECT_FALSE(memory.ports.avoided(untried, t0 + 1070ms));
+    EXPECT_EQ(memory.ports.remembered(), 0u);
 }
 
 TEST(HopSchedule, AFlowThatWorkedThenStalledTeachesTheAgeOfItsStall) {
