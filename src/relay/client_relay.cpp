@@ -206,8 +206,11 @@ void ClientRelay<Framing>::on_downstream_readable() {
                 // With one path, the stall hop's port is gone untried; with
                 // more, the others still answer for it.
                 if (s.paths.size() == 1) s.adaptive.scheduled_hop();
-                spdlog::debug("session {}: path {} {} hop to port {}", s.peer.to_string(), path,
-                              metrics::kHopReasonNames[static_cast<size_t>(*reason)], p.hop.port());
+                // On the hot path: the peer's text allocates, so only when it is logged.
+                if (spdlog::should_log(spdlog::level::debug)) {
+                    spdlog::debug("session {}: path {} {} hop to port {}", s.peer.to_string(), path,
+                                  metrics::kHopReasonNames[static_cast<size_t>(*reason)], p.hop.port());
+                }
             }
             {
                 Outbox<Endpoint> out(sender(s, path));

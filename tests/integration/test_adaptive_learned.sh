@@ -33,8 +33,6 @@ ADAPTIVE=(--hop-on-stall 500ms --hop-on-slowdown)
 adaptive_hops() { echo $(( $(hops stall) + $(hops slowdown) )); }
 hops_line() { echo "interval=$(hops interval) bytes=$(hops bytes) stall=$(hops stall) slowdown=$(hops slowdown) learned=$(hops learned)"; }
 
-best() { printf '%s\n' "$@" | sort -g | tail -n 1; }
-
 FIXED_PORT=4434
 FIXED_PID=""
 # fixed_relay INTERVAL [ARGS...]: the hand-tuned client relay on

@@ -66,7 +66,6 @@ quic_prepare "$WORKDIR" "$QUIC_MB"
 lab_server_relay
 HOP_INTERVAL=500ms lab_client_relay --hop-on-stall 300ms
 
-best() { ge "$2" "$1" && echo "$2" || echo "$1"; }
 lab_download clean1 "$ROUTER_LAN_IP" 30
 assert_download_ok
 CLEAN=$QUIC_MBPS

@@ -32,6 +32,8 @@
 #   udp_listening_count NS LO HI   UDP sockets in NS bound to LO..HI
 #   count_ge N CMD...              CMD prints a number >= N
 #   file_size FILE                 bytes (0 when missing)
+#   median / best RATE...          the middle / highest value (decimals)
+#   ratio A B                      A / B, two decimals
 #   metric_value NS ADDR:PORT NAME [LABEL]
 #                                  first sample of NAME whose labels contain
 #                                  LABEL; status 1 (no output) when none
@@ -217,6 +219,14 @@ udp_listening() { [[ -n $(ip netns exec "$1" ss -Hlun "sport = :$2") ]]; }
 udp_listening_count() { ip netns exec "$1" ss -Hlun "sport >= :$2 and sport <= :$3" | wc -l; }
 count_ge() { local n; n=$("${@:2}") && (( n >= $1 )); }
 file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+# median RATE...: the middle value. The lab machines are shared: one run in
+# three may be twice as slow as the others for reasons of its own, and the
+# median of interleaved runs lets neither side win by such a run.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+# best RATE...: the highest (decimals). For runs that take turns with the
+# other side's, so a slow spell of the shared machine costs one run of each.
+best() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 
 # ---------------------------------------------------------------- metrics
 

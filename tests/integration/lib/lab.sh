@@ -39,6 +39,7 @@
 #   hops REASON                    the client relay's
 #                                  porthop_hops_total{reason=REASON}
 #   ge A B                         A >= B (decimals)
+#   median / best / ratio          (lib/base.sh)
 #   proc_rss_kb PID / proc_fds PID / proc_cpu_ticks PID / clk_tck
 #   sample_start PID FILE / sample_stop / peak_rss_kb FILE / peak_fds FILE
 #
@@ -147,11 +148,6 @@ assert_download_ok() {
 
 hops() { cmetric porthop_hops_total "reason=\"$1\""; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
-# median RATE...: the middle value. The lab machines are shared: one run in
-# three may be twice as slow as the others for reasons of its own, and the
-# median of interleaved runs lets neither side win by such a run.
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 # ---------------------------------------------------------------- a process's resources
 
