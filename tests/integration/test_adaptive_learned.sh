@@ -8,8 +8,9 @@
 #   fixed     a hand-tuned schedule: half the ISP's threshold (a second
 #             client relay, on port 4434)
 #   learned   --hop-interval 60s --hop-on-stall 500ms --hop-on-slowdown: the
-#             first download through it teaches it, the next three must reach
-#             >= 0.8x the fixed rate, with hops of reason "learned" (the
+#             first download through it teaches it; of the next three, the
+#             best must reach >= 0.8x the best fixed one, with hops of
+#             reason "learned" (the
 #             adaptive hops of each are logged; the end of a download adds a
 #             stall hop: nothing answers it)
 #
