@@ -10,9 +10,8 @@
 #   learned   --hop-interval 60s --hop-on-stall 500ms --hop-on-slowdown: the
 #             first download through it teaches it; of the next three, the
 #             best must reach >= 0.8x the best fixed one, with hops of
-#             reason "learned" (the
-#             adaptive hops of each are logged; the end of a download adds a
-#             stall hop: nothing answers it)
+#             reason "learned" (the adaptive hops of each are logged; the end
+#             of a download adds a stall hop: nothing answers it)
 #
 # After the lesson the two relays take turns (fixed, learned, three times),
 # and each side's rate is its best run: the lab machines are shared, and a
