@@ -170,6 +170,7 @@ void ClientRelay<Framing>::replace_stalled_path(Session& s, TimePoint now) {
         // Tells the server relay about the new flow even if the application is silent.
         net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &p.target);
         if (sender(s, *stalled).is_open()) net::send_batch(sender(s, *stalled).socket(), std::span(&d, 1));
+        p.hop.carried(now);
     }
 }
 
@@ -344,6 +345,7 @@ void ClientRelay<Framing>::send_keepalive(Session& s, TimePoint now) {
             if (!up.is_open()) continue;
             net::OutDatagram d = net::OutDatagram::make(framing_.keepalive(s.framing), &s.paths[i].target);
             net::send_batch(up.socket(), std::span(&d, 1));
+            s.paths[i].hop.carried(now);
         }
         save_state_if_due(s, now);
     }
@@ -503,6 +505,7 @@ void ClientRelay<Framing>::adapt(TimePoint now) {
             // duplicate the application's data.
             net::OutDatagram d = net::OutDatagram::make(s.nudge.datagram(), &s.target);
             sender(s, 0).transmit(std::span(&d, 1));
+            s.paths[0].hop.carried(now);
         }
         spdlog::debug("session {}: {} hop to port {}", s.peer.to_string(),
                       metrics::kHopReasonNames[static_cast<size_t>(reason)], s.hop.port());

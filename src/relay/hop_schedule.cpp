@@ -97,6 +97,7 @@ void HopSchedule::hop(TimePoint now) {
     }
     bytes_ = 0;
     answered_ = false;
+    carried_ = false;
     blamed_ = false;
     hopped_at_ = now;
     last_reply_ = now;

@@ -62,6 +62,7 @@ public:
     // Called before sending `bytes` upstream: hops first when a trigger
     // fired, and says which one.
     std::optional<metrics::HopReason> before_send(TimePoint now, uint64_t bytes) {
+        carried(now);
         std::optional<metrics::HopReason> reason;
         if (now >= due_at_) {
             reason = metrics::HopReason::interval;
@@ -71,9 +72,28 @@ public:
                                           bytes_ >= memory_->thresholds.bytes_limit())) {
             reason = metrics::HopReason::learned;
         }
-        if (reason) hop(now);
+        if (reason) {
+            hop(now);
+            carried_ = true;  // this datagram goes to the new port
+        }
         bytes_ += bytes;
         return reason;
+    }
+
+    // A datagram goes to the current port (a keepalive, a nudge, or the
+    // application's through before_send). The ISP's flow, and so its
+    // clock, starts with the first one after a hop: a port reached by a
+    // stall hop while the application was silent (a QUIC client waiting out
+    // its retransmission timer) gets its whole interval once it sends,
+    // instead of being left before it carried anything.
+    void carried(TimePoint now) {
+        if (carried_) return;
+        carried_ = true;
+        if (now <= hopped_at_) return;
+        next_at_ += now - hopped_at_;
+        hopped_at_ = now;
+        last_reply_ = now;
+        refresh_triggers();
     }
 
     // Counts bytes received from the current port towards hop_bytes: an ISP
@@ -85,6 +105,7 @@ public:
         if (from_port == port()) {
             bytes_ += bytes;
             last_reply_ = now;
+            carried_ = true;
             if (!answered_) {
                 answered_ = true;
                 if (tail_.successor_answered()) refresh_triggers();
@@ -150,6 +171,7 @@ private:
     uint64_t bytes_ = 0;
     uint64_t byte_trigger_ = 0;  // hop_bytes less the tail margin
     bool answered_ = false;      // a reply came from the current port
+    bool carried_ = true;        // a datagram went to (or came from) the current port since the hop
     bool blamed_ = false;        // blame_previous_flow() since the last hop
     bool blame_bytes_ = false;
     Clock::duration blame_detection_{};

@@ -317,6 +317,34 @@ TEST(HopSchedule, ABlamedPortIsNotAvoidedWhenNothingAnswersAfterTheHop) {
     EXPECT_EQ(health.remembered(), 0u);
 }
 
+TEST(HopSchedule, APortReachedWhileTheApplicationIsSilentStartsItsIntervalAtItsFirstDatagram) {
+    // A stall hop, then nothing to send for a second (a QUIC client waiting
+    // out its retransmission timer): its next datagram must try the new
+    // port, not hop on because the interval ran out on a flow that never
+    // existed for the ISP.
+    auto ports = port_range(20000, 10);
+    Rng rng(37);
+    TimePoint t0{};
+    HopSchedule hop({Duration(500), Duration(0), 0}, ports, rng, t0);
+    hop.hop(t0 + 300ms);
+    uint16_t reached = hop.port();
+    EXPECT_FALSE(hop.before_send(t0 + 1300ms, 1200));
+    EXPECT_EQ(hop.port(), reached);
+    EXPECT_EQ(hop.next_hop_at(), t0 + 1800ms);
+}
+
+TEST(HopSchedule, AKeepaliveStartsTheNewFlowsInterval) {
+    // The ISP's flow starts with the keepalive, so its deadline counts from there.
+    auto ports = port_range(20000, 10);
+    Rng rng(38);
+    TimePoint t0{};
+    HopSchedule hop({Duration(500), Duration(0), 0}, ports, rng, t0);
+    hop.hop(t0 + 300ms);
+    hop.carried(t0 + 400ms);
+    EXPECT_EQ(hop.next_hop_at(), t0 + 900ms);
+    EXPECT_TRUE(hop.before_send(t0 + 1000ms, 100));
+}
+
 TEST(HopSchedule, AFlowLeftBeforeTheStallTimeIsNotBlamed) {
     // A scheduled hop, then 50 ms later a stall hop (the wait began on the
     // port before): the port in between never had the stall time to answer.
