@@ -9,7 +9,7 @@
 # Without it a missing piece is an error naming it.
 #
 # Dependencies for arm64:
-#   - libsodium-dev, libspdlog-dev, libfmt-dev, libsystemd-dev: Multi-Arch:
+#   - libsodium-dev, libssl-dev, libspdlog-dev, libfmt-dev, libsystemd-dev: Multi-Arch:
 #     same, installed as :arm64 beside the host's;
 #   - nlohmann-json3-dev, libcli11-dev: header-only, Architecture: all, the
 #     host's serve both;
@@ -46,7 +46,7 @@ build_dir=${build_dir:-$SRC/build-$arch}
 
 # The packages come from packaging/install-deps.sh (its arm64 section).
 host_packages=(g++-aarch64-linux-gnu qemu-user-static dpkg-dev)
-arch_packages=(libsodium-dev libspdlog-dev libfmt-dev libsystemd-dev libevent-core-2.1-7 libevent-extra-2.1-7
+arch_packages=(libsodium-dev libssl-dev libspdlog-dev libfmt-dev libsystemd-dev libevent-core-2.1-7 libevent-extra-2.1-7
     libprometheus-cpp-core1.0)
 if ((install_deps)); then
     PORTHOP_NO_CROSS=0 bash "$SRC/packaging/install-deps.sh"

@@ -49,7 +49,7 @@ private:
               hop(paths.main().hop),
               target(paths.main().target),
               adaptive(now),
-              framing(f),
+              framing(std::move(f)),
               rate(now),
               opened(now),
               last_active(now),

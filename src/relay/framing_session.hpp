@@ -167,8 +167,9 @@ public:
             s.keys.suite = crypto::Suite::xchacha20;
         } else if (s.keys.suite != crypto::Suite::aes256gcm) {
             if (!s.keys.rx_ready && scratch_id_ == s.id && scratch_.rx_ready) {
-                s.keys.rx = scratch_.rx;
+                std::swap(s.keys.rx, scratch_.rx);  // the verified key moves in; scratch_ gets s's unused one
                 s.keys.rx_ready = true;
+                scratch_.rx_ready = false;
             }
             ciphers_.use_aes_gcm(s.keys, s.id);
         }

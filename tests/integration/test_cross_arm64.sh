@@ -8,6 +8,10 @@
 #   - under qemu, a server and a client relay in a private network namespace
 #     echo datagrams of one session through a hopping port set, count the
 #     hops in /metrics, and exit 0 on SIGTERM;
+#   - under qemu (which has the ARMv8 AES and PMULL instructions), an arm64
+#     client relay in session mode and the host's server relay echo one
+#     session in AES-256-GCM (neither logs a fall-back to XChaCha20): the
+#     two architectures' OpenSSL code agrees on the wire;
 #   - prints the stripped size and the idle RSS (of the qemu process, which
 #     includes the emulator) of both relays, for the record.
 # Skipped, with the reason, when there is no arm64 build yet (a first build
@@ -91,3 +95,27 @@ kill -TERM "$client_pid" "$server_pid"
 wait "$client_pid" || fail "arm64 client relay: exit status $? on SIGTERM"
 wait "$server_pid" || fail "arm64 server relay: exit status $? on SIGTERM"
 ok "both arm64 relays exit 0 on SIGTERM"
+
+# Session mode across architectures: the arm64 client relay against the
+# host's (amd64) server relay.
+"$PORTHOP_BIN" genkey >"$WORKDIR/psk"
+chmod 600 "$WORKDIR/psk"
+ip netns exec "$NS" "$PORTHOP_BIN" server --mode session --psk-file "$WORKDIR/psk" \
+    --listen 127.0.0.1:23000-23009 --upstream 127.0.0.1:17002 --metrics 127.0.0.1:9124 >"$WORKDIR/server-s.log" 2>&1 &
+server_pid=$!
+BG_PIDS+=("$server_pid")
+ip netns exec "$NS" "${arm[@]}" client --mode session --psk-file "$WORKDIR/psk" --listen 127.0.0.1:14437 \
+    --server 127.0.0.1:23000-23009 --hop-interval 1s --hop-jitter 200ms --metrics 127.0.0.1:9123 \
+    >"$WORKDIR/client-s.log" 2>&1 &
+client_pid=$!
+BG_PIDS+=("$client_pid")
+if ! { wait_until 10 healthz_ok "$NS" 127.0.0.1:9123 && wait_until 10 healthz_ok "$NS" 127.0.0.1:9124; }; then
+    fail "session-mode relays (arm64 client, amd64 server) not healthy"
+fi
+echo_until_hop "$NS" 14437 15557 127.0.0.1:9123 porthop-arm64-session 15
+if grep -E 'XChaCha20' "$WORKDIR/client-s.log" "$WORKDIR/server-s.log"; then
+    fail "a relay fell back to XChaCha20-Poly1305: AES-256-GCM did not run on both"
+fi
+ok "$ECHOES echoes in session mode (AES-256-GCM), arm64 client relay to amd64 server relay, $HOPS hops"
+kill -TERM "$client_pid" "$server_pid"
+wait "$client_pid" "$server_pid" || true
