@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -42,45 +43,56 @@ struct AesGcmKeyTest : ::testing::Test {
     std::vector<std::byte> payload = std::vector<std::byte>(1200);
 };
 
+// Both sizes: below kLibcryptoFrom the key runs libsodium's code, from it
+// OpenSSL's.
 TEST_F(AesGcmKeyTest, ASealedDatagramOpensWithLibsodiumsAes256Gcm) {
-    std::vector<std::byte> buf(kHeaderSize + payload.size() + kTagSize);
-    std::copy(payload.begin(), payload.end(), buf.begin() + kHeaderSize);
-    auto wire = key.seal(buf.data() + kHeaderSize, payload.size(), kId, kCounter, crypto::kAesGcmVersion);
-    ASSERT_EQ(wire.size(), buf.size());
+    for (size_t size : {size_t{64}, crypto::kLibcryptoFrom, size_t{1200}}) {
+        SCOPED_TRACE(size);
+        std::vector<std::byte> buf(kHeaderSize + size + kTagSize);
+        std::copy(payload.begin(), payload.begin() + long(size), buf.begin() + kHeaderSize);
+        auto wire = key.seal(buf.data() + kHeaderSize, size, kId, kCounter, crypto::kAesGcmVersion);
+        ASSERT_EQ(wire.size(), buf.size());
 
-    std::byte* body = buf.data() + kHeaderSize;
-    auto n = nonce();
-    ASSERT_EQ(
-        crypto_aead_aes256gcm_decrypt_detached(uc(body), nullptr, uc(body), payload.size(), uc(body + payload.size()),
-                                               uc(buf.data()), kHeaderSize, n.data(), session_key.data()),
-        0);
-    EXPECT_EQ(std::vector<std::byte>(body, body + payload.size()), payload);
+        std::byte* body = buf.data() + kHeaderSize;
+        auto n = nonce();
+        ASSERT_EQ(crypto_aead_aes256gcm_decrypt_detached(uc(body), nullptr, uc(body), size, uc(body + size),
+                                                         uc(buf.data()), kHeaderSize, n.data(), session_key.data()),
+                  0);
+        EXPECT_TRUE(std::equal(body, body + size, payload.begin()));
+    }
 }
 
 TEST_F(AesGcmKeyTest, ADatagramSealedByLibsodiumOpens) {
-    std::vector<std::byte> buf(kHeaderSize + payload.size() + kTagSize);
-    crypto::put_header(buf.data(), crypto::kAesGcmVersion, kId, kCounter);
-    std::byte* body = buf.data() + kHeaderSize;
-    std::copy(payload.begin(), payload.end(), body);
-    auto n = nonce();
-    crypto_aead_aes256gcm_encrypt_detached(uc(body), uc(body + payload.size()), nullptr, uc(body), payload.size(),
-                                           uc(buf.data()), kHeaderSize, nullptr, n.data(), session_key.data());
+    for (size_t size : {size_t{64}, crypto::kLibcryptoFrom, size_t{1200}}) {
+        SCOPED_TRACE(size);
+        std::vector<std::byte> buf(kHeaderSize + size + kTagSize);
+        crypto::put_header(buf.data(), crypto::kAesGcmVersion, kId, kCounter);
+        std::byte* body = buf.data() + kHeaderSize;
+        std::copy(payload.begin(), payload.begin() + long(size), body);
+        auto n = nonce();
+        crypto_aead_aes256gcm_encrypt_detached(uc(body), uc(body + size), nullptr, uc(body), size, uc(buf.data()),
+                                               kHeaderSize, nullptr, n.data(), session_key.data());
 
-    auto h = crypto::parse_header(buf, crypto::kAesGcmVersion);
-    ASSERT_TRUE(h);
-    auto plain = key.open(buf, *h);
-    ASSERT_TRUE(plain);
-    EXPECT_EQ(std::vector<std::byte>(plain->begin(), plain->end()), payload);
+        auto h = crypto::parse_header(buf, crypto::kAesGcmVersion);
+        ASSERT_TRUE(h);
+        auto plain = key.open(buf, *h);
+        ASSERT_TRUE(plain);
+        EXPECT_TRUE(std::equal(plain->begin(), plain->end(), payload.begin()));
+        EXPECT_EQ(plain->size(), size);
+    }
 }
 
 TEST_F(AesGcmKeyTest, AChangedHeaderByteFailsTheTag) {
-    std::vector<std::byte> buf(kHeaderSize + payload.size() + kTagSize);
-    std::copy(payload.begin(), payload.end(), buf.begin() + kHeaderSize);
-    key.seal(buf.data() + kHeaderSize, payload.size(), kId, kCounter, crypto::kAesGcmVersion);
-    auto h = crypto::parse_header(buf, crypto::kAesGcmVersion);
-    ASSERT_TRUE(h);
-    buf[kHeaderSize - 1] ^= std::byte{1};  // in the associated data only: h keeps the nonce
-    EXPECT_FALSE(key.open(buf, *h));
+    for (size_t size : {size_t{64}, size_t{1200}}) {
+        SCOPED_TRACE(size);
+        std::vector<std::byte> buf(kHeaderSize + size + kTagSize);
+        std::copy(payload.begin(), payload.begin() + long(size), buf.begin() + kHeaderSize);
+        key.seal(buf.data() + kHeaderSize, size, kId, kCounter, crypto::kAesGcmVersion);
+        auto h = crypto::parse_header(buf, crypto::kAesGcmVersion);
+        ASSERT_TRUE(h);
+        buf[kHeaderSize - 1] ^= std::byte{1};  // in the associated data only: h keeps the nonce
+        EXPECT_FALSE(key.open(buf, *h));
+    }
 }
 
 TEST_F(AesGcmKeyTest, AKeyNeverDerivedOpensNothing) {
@@ -91,6 +103,22 @@ TEST_F(AesGcmKeyTest, AKeyNeverDerivedOpensNothing) {
     ASSERT_TRUE(h);
     crypto::AesGcmKey none;
     EXPECT_FALSE(none.open(buf, *h));
+}
+
+TEST_F(AesGcmKeyTest, AKeyDerivedAgainForAnotherSessionOpensOnlyThatSessionsDatagrams) {
+    std::vector<std::byte> buf(kHeaderSize + payload.size() + kTagSize);
+    std::copy(payload.begin(), payload.end(), buf.begin() + kHeaderSize);
+    key.seal(buf.data() + kHeaderSize, payload.size(), kId, kCounter, crypto::kAesGcmVersion);
+    const std::vector<std::byte> sealed = buf;
+    auto h = crypto::parse_header(buf, crypto::kAesGcmVersion);
+    ASSERT_TRUE(h);
+
+    crypto::AesGcmKey scratch;  // as the server relay's: one session id, then another
+    scratch.derive(master, kId + 1);
+    EXPECT_FALSE(scratch.open(buf, *h));
+    buf = sealed;
+    scratch.derive(master, kId);
+    EXPECT_TRUE(scratch.open(buf, *h));
 }
 
 }  // namespace
