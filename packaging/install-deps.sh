@@ -8,7 +8,7 @@ packages=(
   # build
   cmake g++ make pkg-config
   libevent-dev nlohmann-json3-dev libgtest-dev libcli11-dev libspdlog-dev
-  libsodium-dev libssl-dev libsystemd-dev prometheus-cpp-dev
+  libsodium-dev libgcrypt20-dev libsystemd-dev prometheus-cpp-dev
   # integration tests and the lab
   nftables iproute2 ngtcp2-server ngtcp2-client prometheus socat conntrack
   iputils-ping tcpdump openssl procps
@@ -40,9 +40,9 @@ packages=(
 if [[ "${PORTHOP_NO_CROSS:-0}" != 1 ]]; then
   packages+=(
     g++-aarch64-linux-gnu qemu-user-static
-    libsodium-dev:arm64 libssl-dev:arm64 libspdlog-dev:arm64 libfmt-dev:arm64 libsystemd-dev:arm64
+    libsodium-dev:arm64 libspdlog-dev:arm64 libfmt-dev:arm64 libsystemd-dev:arm64
     libevent-core-2.1-7:arm64 libevent-extra-2.1-7:arm64 libevent-pthreads-2.1-7:arm64
-    libprometheus-cpp-core1.0:arm64
+    libprometheus-cpp-core1.0:arm64 libgcrypt20:arm64 libgpg-error0:arm64
   )
 fi
 

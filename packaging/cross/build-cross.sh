@@ -9,15 +9,16 @@
 # Without it a missing piece is an error naming it.
 #
 # Dependencies for arm64:
-#   - libsodium-dev, libssl-dev, libspdlog-dev, libfmt-dev, libsystemd-dev: Multi-Arch:
+#   - libsodium-dev, libspdlog-dev, libfmt-dev, libsystemd-dev: Multi-Arch:
 #     same, installed as :arm64 beside the host's;
 #   - nlohmann-json3-dev, libcli11-dev: header-only, Architecture: all, the
 #     host's serve both;
-#   - libevent-dev is NOT Multi-Arch: same in bookworm (libevent-dev:arm64
-#     would replace the host's), and prometheus-cpp-dev:arm64 depends on the
-#     civetweb binary package, which would replace the host's civetweb and
-#     with it the host's prometheus-cpp-dev. So only their arm64 runtime
-#     libraries are installed, and the two -dev packages are unpacked
+#   - libevent-dev, libgcrypt20-dev and libgpg-error-dev are NOT Multi-Arch:
+#     same in bookworm (the arm64 one would replace the host's), and
+#     prometheus-cpp-dev:arm64 depends on the civetweb binary package, which
+#     would replace the host's civetweb and with it the host's
+#     prometheus-cpp-dev. So only their arm64 runtime libraries are
+#     installed, and the four -dev packages are unpacked
 #     (apt-get download, dpkg-deb -x) into DIR/sysroot for their headers,
 #     .pc files and link-time symlinks. prometheus-cpp's own CMake package
 #     would look for the arm64 civetweb, curl and zlib of its pull and push
@@ -36,7 +37,7 @@ while (($#)); do
         --arch) arch=$2; shift 2 ;;
         --build-dir) build_dir=$2; shift 2 ;;
         --install-deps) install_deps=1; shift ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "build-cross: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -46,8 +47,8 @@ build_dir=${build_dir:-$SRC/build-$arch}
 
 # The packages come from packaging/install-deps.sh (its arm64 section).
 host_packages=(g++-aarch64-linux-gnu qemu-user-static dpkg-dev)
-arch_packages=(libsodium-dev libssl-dev libspdlog-dev libfmt-dev libsystemd-dev libevent-core-2.1-7 libevent-extra-2.1-7
-    libprometheus-cpp-core1.0)
+arch_packages=(libsodium-dev libspdlog-dev libfmt-dev libsystemd-dev libevent-core-2.1-7 libevent-extra-2.1-7
+    libprometheus-cpp-core1.0 libgcrypt20 libgpg-error0)
 if ((install_deps)); then
     PORTHOP_NO_CROSS=0 bash "$SRC/packaging/install-deps.sh"
 fi
@@ -67,7 +68,8 @@ fi
 # installed arm64 runtime libraries.
 sysroot=$build_dir/sysroot
 libdir=$sysroot/usr/lib/$triplet
-dev_packages=("libevent-dev=libevent-core-2.1-7" "prometheus-cpp-dev=libprometheus-cpp-core1.0")
+dev_packages=("libevent-dev=libevent-core-2.1-7" "prometheus-cpp-dev=libprometheus-cpp-core1.0"
+    "libgcrypt20-dev=libgcrypt20" "libgpg-error-dev=libgpg-error0")
 versions=""
 for pair in "${dev_packages[@]}"; do
     versions+="-${pair%%=*}_$(dpkg-query -W -f='${Version}' "${pair#*=}:$arch")"
@@ -90,6 +92,9 @@ if [[ ! -f "$stamp" ]]; then
         ln -sfn "/usr/lib/$triplet/$(basename "$target")" "$link"
     done
     sed -i "s|^prefix=.*|prefix=$sysroot/usr|" "$libdir"/pkgconfig/*.pc
+    # gpg-error.h sits in the multiarch include directory, which the host's
+    # .pc leaves to the compiler's default path: here it is the sysroot's.
+    sed -i "s|^Cflags:.*|Cflags: -I\${includedir}/$triplet|" "$libdir"/pkgconfig/gpg-error.pc
     rm -rf "$libdir/cmake/prometheus-cpp"
     mkdir -p "$sysroot/cmake/prometheus-cpp"
     cat >"$sysroot/cmake/prometheus-cpp/prometheus-cpp-config.cmake" <<EOF

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gcrypt.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -43,6 +45,15 @@ unsigned char* uc(std::byte* p) { return reinterpret_cast<unsigned char*>(p); }
 
 void init() {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+    // libgcrypt (AES-256-GCM) wants its version checked before first use; no
+    // secure-memory pool: its keys live in ordinary memory, as libsodium's.
+    if (gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P) == 0) {
+        if (gcry_check_version(GCRYPT_VERSION) == nullptr) {
+            throw std::runtime_error("libgcrypt is older than the one porthop was built with: reinstall porthop");
+        }
+        gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+        gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    }
 }
 
 Key generate_key() {

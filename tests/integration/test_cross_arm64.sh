@@ -11,7 +11,8 @@
 #   - under qemu (which has the ARMv8 AES and PMULL instructions), an arm64
 #     client relay in session mode and the host's server relay echo one
 #     session in AES-256-GCM (neither logs a fall-back to XChaCha20): the
-#     two architectures' OpenSSL code agrees on the wire;
+#     two architectures' libgcrypt code (ARMv8 crypto extensions, AES-NI)
+#     agrees on the wire;
 #   - prints the stripped size and the idle RSS (of the qemu process, which
 #     includes the emulator) of both relays, for the record.
 # Skipped, with the reason, when there is no arm64 build yet (a first build
