@@ -23,6 +23,17 @@ def fmt(v, spec="{:.0f}", none="-"):
     return none if v is None else spec.format(v)
 
 
+def added(r, base):
+    """The round trip a subject adds (p50, p99), µs: measured per round when the run did so."""
+    if r["subject"] == "kernel":
+        return None, None
+    if r.get("added_p50_us") is not None:
+        return r["added_p50_us"], r["added_p99_us"]
+    if not base:
+        return None, None
+    return r["p50_us"] - base["p50_us"], r["p99_us"] - base["p99_us"]
+
+
 def main():
     args = sys.argv[1:]
     png = None
@@ -83,8 +94,10 @@ def main():
 
     if lat:
         print()
+        rounds = max((len(r.get("repeats", [])) for r in lat.values() if r["load"] == "light"), default=0)
         print("Round trip through the pair to an echo behind the server relay (64 B), µs; added = minus the")
-        print("direct (kernel path) round trip at the same rate.")
+        print(f"direct (kernel path) round trip at the same rate. Light: median of {rounds} rounds, the subjects taking")
+        print("turns; added per round against that round's kernel path; x ref = added / the reference pair's (p50 / p99).")
         print(f"{'subject':<15}| {'load':<16} {'p50':>7} {'p99':>7} {'max':>8} | {'added p50':>9} {'added p99':>9} | echoes")
         base_light = lat.get(("kernel", "light"))
         for s in subjects:
@@ -92,12 +105,16 @@ def main():
                 r = lat.get((s, load))
                 if not r:
                     continue
-                base = base_light if load == "light" else lat.get(("kernel", "heavy:" + s))
-                add50 = r["p50_us"] - base["p50_us"] if base and s != "kernel" else None
-                add99 = r["p99_us"] - base["p99_us"] if base and s != "kernel" else None
+                add50, add99 = added(r, base_light if load == "light" else lat.get(("kernel", "heavy:" + s)))
+                ratio = ""
+                ref = lat.get(("refwd", "light"))
+                if load == "light" and ref and s not in ("kernel", "refwd"):
+                    r50, r99 = added(ref, base_light)
+                    ratio = (f"  x ref {fmt(add50 / r50 if add50 is not None and r50 else None, '{:.2f}')}"
+                             f" / {fmt(add99 / r99 if add99 is not None and r99 else None, '{:.2f}')}")
                 desc = f"{load} {r['rate']:.0f} pps"
                 print(f"{LABEL[s]:<15}| {desc:<16} {r['p50_us']:>7.0f} {r['p99_us']:>7.0f} {r['max_us']:>8.0f} | "
-                      f"{fmt(add50, '{:+.0f}'):>9} {fmt(add99, '{:+.0f}'):>9} | {r['echoes']}/{r['sent']}")
+                      f"{fmt(add50, '{:+.0f}'):>9} {fmt(add99, '{:+.0f}'):>9} | {r['echoes']}/{r['sent']}{ratio}")
     for sc in scale:
         print()
         print(f"Session scale (porthop plain): {sc['sessions']} sessions x {sc['pps_each']} pps held for {sc['seconds']} s: "
