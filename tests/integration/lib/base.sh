@@ -224,6 +224,19 @@ file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 # median of interleaved runs lets neither side win by such a run.
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+# round_ratios "A1 A2 ..." "B1 B2 ...": A_i / B_i of each round, for runs
+# that took turns round by round: a slow spell of the shared machine that
+# spans a round costs both of its sides, so the round's ratio keeps what the
+# case itself costs; the median of these (median) passes over a spell that
+# hit one side only.
+round_ratios() {
+    local -a a b
+    read -r -a a <<<"$1"
+    read -r -a b <<<"$2"
+    (( ${#a[@]} == ${#b[@]} )) || { echo "round_ratios: ${#a[@]} runs against ${#b[@]}" >&2; return 1; }
+    local i
+    for i in "${!a[@]}"; do ratio "${a[$i]}" "${b[$i]}"; echo; done
+}
 # best RATE...: the highest (decimals). For runs that take turns with the
 # other side's, so a slow spell of the shared machine costs one run of each.
 best() { printf '%s\n' "$@" | sort -g | tail -n 1; }
