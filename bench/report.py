@@ -13,9 +13,11 @@ import subprocess
 import sys
 import tempfile
 
-ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat", "porthop", "porthop-nooffload", "porthop-session"]
+ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat", "base-porthop", "porthop", "base-porthop-nooffload",
+         "porthop-nooffload", "base-porthop-session", "porthop-session"]
 LABEL = {"kernel": "kernel path", "refwd": "reference fwd", "socat": "socat pair", "porthop": "porthop plain", "porthop-session": "porthop session",
          "porthop-nooffload": "porthop no-offl",
+         "base-porthop": "base plain", "base-porthop-session": "base session", "base-porthop-nooffload": "base no-offl",
          "refwd-u": "ref +unconn", "refwd-c": "ref +cmsgs", "refwd-uc": "ref +unconn+cm"}
 
 
