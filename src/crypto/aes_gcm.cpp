@@ -52,7 +52,7 @@ bool aes_gcm_available() {
 #endif
 }
 
-void AesGcmKey::derive(const Key& master, uint64_t session_id) {
+void AesGcmKey::derive(const Key& master, uint64_t session_id, bool lone) {
     if (!hd_) {
         gcry_cipher_hd_t h = nullptr;
         check(gcry_cipher_open(&h, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_GCM, 0), "opening AES-256-GCM");
@@ -61,9 +61,11 @@ void AesGcmKey::derive(const Key& master, uint64_t session_id) {
     Key key;
     crypto_kdf_derive_from_key(key.bytes.data(), key.bytes.size(), session_id, kKdfContext, master.bytes.data());
     check(gcry_cipher_setkey(hd_.get(), key.bytes.data(), key.bytes.size()), "setting an AES-256-GCM key");
-    if (crypto_aead_aes256gcm_is_available() == 1) {
+    if (lone && crypto_aead_aes256gcm_is_available() == 1) {
         if (!lone_) lone_ = std::make_unique<SodiumState>();
         crypto_aead_aes256gcm_beforenm(&lone_->st, key.bytes.data());
+    } else {
+        lone_.reset();  // a key of another session must not stay behind
     }
 }
 

@@ -45,8 +45,12 @@ class AesGcmKey {
 public:
     // Key = crypto_kdf_derive_from_key(master, subkey id = session id,
     // context "porthgcm"). Opens the handle the first time; after that,
-    // re-keys it in place.
-    void derive(const Key& master, uint64_t session_id);
+    // re-keys it in place. `lone`: also for lone datagrams (false for a key
+    // that only checks a stranger's first datagram: half the cost; its lone
+    // datagrams go through libgcrypt).
+    void derive(const Key& master, uint64_t session_id, bool lone = true);
+    // Derived without `lone` where lone datagrams have a faster path.
+    bool lacks_lone() const { return !lone_ && crypto_aead_aes256gcm_is_available() == 1; }
 
     // As Cipher::seal / Cipher::open, nonce = 4 zero bytes || counter (big
     // endian). `version` is written as the header's first byte. Only after

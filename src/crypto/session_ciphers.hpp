@@ -45,8 +45,9 @@ public:
     // directions; only those not derived yet).
     void use_aes_gcm(SessionKeys& keys, uint64_t id) const;
     // Derives only the receiving key (a server checking the first datagram
-    // of a session it does not know yet).
-    void derive_rx(SessionKeys& keys, uint64_t id) const;
+    // of a session it does not know yet: `lone` false, so a stranger's flood
+    // pays one key expansion per datagram, not two; use_aes_gcm completes it).
+    void derive_rx(SessionKeys& keys, uint64_t id, bool lone = true) const;
 
     // Seals in place in the session's suite (as Cipher::seal); `flags` is
     // OR-ed into the version byte (0x80 marks a fragment). `pace`: how the

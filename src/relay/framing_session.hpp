@@ -161,7 +161,7 @@ public:
             // Only the receiving key, and only until the tag verified: a
             // flood of unknown ids costs a key derivation each, nothing kept.
             scratch_.rx_ready = false;
-            ciphers_.derive_rx(scratch_, in.key);
+            ciphers_.derive_rx(scratch_, in.key, false);
             scratch_id_ = in.key;
         }
         auto opened = ciphers_.open(*keys, datagram, in.header, pace_);
