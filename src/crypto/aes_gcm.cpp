@@ -52,7 +52,7 @@ bool aes_gcm_available() {
 #endif
 }
 
-void AesGcmKey::derive(const Key& master, uint64_t session_id, bool lone) {
+void AesGcmKey::derive(const Key& master, uint64_t session_id) {
     if (!hd_) {
         gcry_cipher_hd_t h = nullptr;
         check(gcry_cipher_open(&h, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_GCM, 0), "opening AES-256-GCM");
@@ -61,12 +61,6 @@ void AesGcmKey::derive(const Key& master, uint64_t session_id, bool lone) {
     Key key;
     crypto_kdf_derive_from_key(key.bytes.data(), key.bytes.size(), session_id, kKdfContext, master.bytes.data());
     check(gcry_cipher_setkey(hd_.get(), key.bytes.data(), key.bytes.size()), "setting an AES-256-GCM key");
-    if (lone && crypto_aead_aes256gcm_is_available() == 1) {
-        if (!lone_) lone_ = std::make_unique<SodiumState>();
-        crypto_aead_aes256gcm_beforenm(&lone_->st, key.bytes.data());
-    } else {
-        lone_.reset();  // a key of another session must not stay behind
-    }
 }
 
 // The calls below fail only on misuse (no key, a wrong nonce or tag
@@ -75,17 +69,10 @@ void AesGcmKey::derive(const Key& master, uint64_t session_id, bool lone) {
 // call marks it as the message's last, so GCM takes a length not a multiple
 // of 16.
 std::span<std::byte> AesGcmKey::seal(std::byte* payload, size_t len, uint64_t session_id, uint64_t counter,
-                                     uint8_t version, Pace pace) const {
+                                     uint8_t version) const {
     std::byte* header = payload - kHeaderSize;
     put_header(header, version, session_id, counter);
     auto nonce = make_nonce(counter);
-    if (pace == Pace::lone && lone_) {
-        auto* p = reinterpret_cast<unsigned char*>(payload);
-        crypto_aead_aes256gcm_encrypt_detached_afternm(p, p + len, nullptr, p, len,
-                                                       reinterpret_cast<const unsigned char*>(header), kHeaderSize,
-                                                       nullptr, nonce.data(), &lone_->st);
-        return {header, len + kOverhead};
-    }
     gcry_cipher_hd_t h = hd_.get();
     gcry_cipher_setiv(h, nonce.data(), nonce.size());
     gcry_cipher_authenticate(h, header, kHeaderSize);
@@ -95,22 +82,11 @@ std::span<std::byte> AesGcmKey::seal(std::byte* payload, size_t len, uint64_t se
     return {header, len + kOverhead};
 }
 
-std::optional<std::span<std::byte>> AesGcmKey::open(std::span<std::byte> datagram, const Header& h, Pace pace) const {
+std::optional<std::span<std::byte>> AesGcmKey::open(std::span<std::byte> datagram, const Header& h) const {
     if (datagram.size() < kOverhead || !hd_) return std::nullopt;
     std::byte* body = datagram.data() + kHeaderSize;
     size_t len = datagram.size() - kOverhead;
     auto nonce = make_nonce(h.counter);
-    if (pace == Pace::lone && lone_) {
-        // libsodium checks the tag before it decrypts (and zeroes the body
-        // when it does not verify).
-        auto* b = reinterpret_cast<unsigned char*>(body);
-        if (crypto_aead_aes256gcm_decrypt_detached_afternm(b, nullptr, b, len, b + len,
-                                                           reinterpret_cast<const unsigned char*>(datagram.data()),
-                                                           kHeaderSize, nonce.data(), &lone_->st) != 0) {
-            return std::nullopt;
-        }
-        return std::span<std::byte>(body, len);
-    }
     gcry_cipher_hd_t c = hd_.get();
     gcry_cipher_setiv(c, nonce.data(), nonce.size());
     gcry_cipher_authenticate(c, datagram.data(), kHeaderSize);

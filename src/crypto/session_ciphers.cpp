@@ -24,15 +24,14 @@ SessionCiphers::SessionCiphers(const Key& psk, Direction tx, bool aes_gcm)
 
 void SessionCiphers::use_aes_gcm(SessionKeys& keys, uint64_t id) const {
     if (!keys.tx_ready) keys.tx.derive(aes_tx_master_, id);
-    if (keys.rx.lacks_lone()) keys.rx_ready = false;  // checked a stranger's datagram only: derive it whole
     derive_rx(keys, id);
     keys.tx_ready = true;
     keys.suite = Suite::aes256gcm;
 }
 
-void SessionCiphers::derive_rx(SessionKeys& keys, uint64_t id, bool lone) const {
+void SessionCiphers::derive_rx(SessionKeys& keys, uint64_t id) const {
     if (keys.rx_ready) return;
-    keys.rx.derive(aes_rx_master_, id, lone);
+    keys.rx.derive(aes_rx_master_, id);
     keys.rx_ready = true;
 }
 

@@ -20,7 +20,7 @@ namespace porthop::crypto {
 enum class Suite : uint8_t { xchacha20 = kVersion, aes256gcm = kAesGcmVersion };
 
 // What one session needs to seal and open: its suite and, for AES-256-GCM,
-// its own expanded keys (AesGcmKey).
+// its own expanded keys (2 x 512 bytes; sizeof(SessionKeys) is 1040).
 struct SessionKeys {
     Suite suite = Suite::xchacha20;
     bool tx_ready = false;
@@ -45,27 +45,25 @@ public:
     // directions; only those not derived yet).
     void use_aes_gcm(SessionKeys& keys, uint64_t id) const;
     // Derives only the receiving key (a server checking the first datagram
-    // of a session it does not know yet: `lone` false, so a stranger's flood
-    // pays one key expansion per datagram, not two; use_aes_gcm completes it).
-    void derive_rx(SessionKeys& keys, uint64_t id, bool lone = true) const;
+    // of a session it does not know yet).
+    void derive_rx(SessionKeys& keys, uint64_t id) const;
 
     // Seals in place in the session's suite (as Cipher::seal); `flags` is
-    // OR-ed into the version byte (0x80 marks a fragment). `pace`: how the
-    // datagram came (AesGcmKey).
+    // OR-ed into the version byte (0x80 marks a fragment).
     std::span<std::byte> seal(const SessionKeys& keys, std::byte* payload, size_t len, uint64_t id, uint64_t counter,
-                              uint8_t flags = 0, Pace pace = Pace::burst) const {
+                              uint8_t flags = 0) const {
         auto version = static_cast<uint8_t>(static_cast<uint8_t>(keys.suite) | flags);
-        if (keys.suite == Suite::aes256gcm) return keys.tx.seal(payload, len, id, counter, version, pace);
+        if (keys.suite == Suite::aes256gcm) return keys.tx.seal(payload, len, id, counter, version);
         return tx_.seal(payload, len, id, counter, version);
     }
     // Opens in place in the suite the header names (its version without the
     // 0x80 bit), whatever the session's current suite; nullopt when the tag
     // does not verify, or for AES-256-GCM when `keys` has no receiving key.
-    std::optional<std::span<std::byte>> open(const SessionKeys& keys, std::span<std::byte> datagram, const Header& h,
-                                             Pace pace = Pace::burst) const {
+    std::optional<std::span<std::byte>> open(const SessionKeys& keys, std::span<std::byte> datagram,
+                                             const Header& h) const {
         if ((h.version & 0x7f) == kAesGcmVersion) {
             if (!keys.rx_ready) return std::nullopt;
-            return keys.rx.open(datagram, h, pace);
+            return keys.rx.open(datagram, h);
         }
         return rx_.open(datagram, h);
     }

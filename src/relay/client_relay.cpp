@@ -179,7 +179,6 @@ void ClientRelay<Framing>::on_downstream_readable() {
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
         auto r = downstream_->receive(batch_);
         if (r.count == 0) break;
-        framing_.received(batch_, r.count);
         TimePoint now = tick();
 
         size_t limit = framing_.max_plain(options_.mtu, options_.server_ip);
@@ -248,7 +247,6 @@ void ClientRelay<Framing>::on_upstream_readable(Session& s, size_t path, uint8_t
             break;
         }
         if (r.count == 0) break;
-        framing_.received(batch_, r.count);
         TimePoint now = tick();
 
         uint64_t bytes = 0;

@@ -88,8 +88,6 @@ public:
     bool must_release() const { return false; }
     void release_assembled() {}
     void expire(TimePoint) {}
-    // Nothing to pick by how datagrams come.
-    void received(const net::RecvBatch&, size_t) {}
 
     // No datagram of its own on the listeners, nor among the replies.
     bool intercept(std::span<std::byte>, const net::Address&, const net::Address&, size_t, TimePoint) { return false; }

@@ -98,19 +98,12 @@ public:
         return room > crypto::kOverhead ? room - crypto::kOverhead : 0;
     }
 
-    // Before the datagrams of each receive: `count` entries of `batch`. A
-    // datagram that came alone (the relay woke up for it) is sealed or
-    // opened where that is fastest on cold caches (crypto::Pace).
-    void received(const net::RecvBatch& batch, size_t count) {
-        pace_ = count == 1 && batch.datagrams(0) == 1 ? crypto::Pace::lone : crypto::Pace::burst;
-    }
-
     // Seals datagram i of `batch` in place (the batch keeps head- and
     // tailroom for it).
     net::OutDatagram seal(State& s, net::RecvBatch& batch, size_t i, const net::Address* to,
                           const net::Address* from = nullptr) {
         fall_back_if_refused(s);
-        auto framed = ciphers_.seal(s.keys, batch.data(i), batch.payload(i).size(), s.id, s.send_counter++, 0, pace_);
+        auto framed = ciphers_.seal(s.keys, batch.data(i), batch.payload(i).size(), s.id, s.send_counter++);
         return net::OutDatagram::make(framed, to, from);
     }
     // Datagram i of `batch` to `out`: sealed in place when its framed
@@ -131,8 +124,7 @@ public:
     // An authenticated empty datagram of session `s`, in a buffer of its own.
     std::span<const std::byte> keepalive(State& s) {
         fall_back_if_refused(s);
-        return ciphers_.seal(s.keys, keepalive_buf_.data() + crypto::kHeaderSize, 0, s.id, s.send_counter++, 0,
-                             crypto::Pace::lone);
+        return ciphers_.seal(s.keys, keepalive_buf_.data() + crypto::kHeaderSize, 0, s.id, s.send_counter++);
     }
 
     // Server side, in this order: inspect (the header), then the session of
@@ -161,10 +153,10 @@ public:
             // Only the receiving key, and only until the tag verified: a
             // flood of unknown ids costs a key derivation each, nothing kept.
             scratch_.rx_ready = false;
-            ciphers_.derive_rx(scratch_, in.key, false);
+            ciphers_.derive_rx(scratch_, in.key);
             scratch_id_ = in.key;
         }
-        auto opened = ciphers_.open(*keys, datagram, in.header, pace_);
+        auto opened = ciphers_.open(*keys, datagram, in.header);
         if (!opened) why = metrics::DropReason::auth;
         return opened;
     }
@@ -318,8 +310,6 @@ private:
     // Server: the receiving key of the latest unknown AES-256-GCM session id.
     crypto::SessionKeys scratch_;
     uint64_t scratch_id_ = 0;
-    // How the datagrams of the receive being handled came (received()).
-    crypto::Pace pace_ = crypto::Pace::burst;
     metrics::Registry& metrics_;
     const std::vector<std::unique_ptr<io::Endpoint>>* listeners_;
     // Server relay without AES-256-GCM only (128 KiB of buckets).

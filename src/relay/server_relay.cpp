@@ -225,7 +225,6 @@ void ServerRelay<Framing>::on_listener_readable(size_t index) {
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
         auto r = listener.receive(batch_);
         if (r.count == 0) break;
-        framing_.received(batch_, r.count);
         TimePoint now = tick();
         ++batch_seq_;
 
@@ -329,7 +328,6 @@ void ServerRelay<Framing>::on_upstream_readable(Session& s) {
             break;
         }
         if (r.count == 0) break;
-        framing_.received(batch_, r.count);
         TimePoint now = tick();
 
         if (listeners_.empty()) return;  // shutting down

@@ -1,6 +1,5 @@
-// crypto::AesGcmKey runs AES-256-GCM in libgcrypt, and in libsodium for a
-// datagram that came alone (crypto::Pace); relays built before that ran it in
-// libsodium only. The wire must not notice: a version-3 datagram is
+// crypto::AesGcmKey runs AES-256-GCM in libgcrypt; relays built before that
+// ran it in libsodium. The wire must not notice: a version-3 datagram is
 // AES-256-GCM under KDF(master, session id, "porthgcm"), nonce 4 zero bytes
 // || counter, the header as associated data, the tag after the ciphertext,
 // whoever computes it (docs/protocol.md, "Ciphers").
@@ -79,46 +78,6 @@ TEST_F(AesGcmKeyTest, ADatagramSealedByLibsodiumOpens) {
         ASSERT_TRUE(plain);
         EXPECT_TRUE(std::equal(plain->begin(), plain->end(), payload.begin()));
         EXPECT_EQ(plain->size(), size);
-    }
-}
-
-TEST_F(AesGcmKeyTest, ALoneDatagramIsSealedToTheSameBytesAsOneInABurst) {
-    for (size_t size : {size_t{0}, size_t{1}, size_t{64}, size_t{777}, size_t{1200}, size_t{1419}}) {
-        SCOPED_TRACE(size);
-        std::vector<std::byte> burst(kHeaderSize + size + kTagSize);
-        std::copy(payload.begin(), payload.begin() + long(size), burst.begin() + kHeaderSize);
-        std::vector<std::byte> lone = burst;
-        key.seal(burst.data() + kHeaderSize, size, kId, kCounter, crypto::kAesGcmVersion, crypto::Pace::burst);
-        key.seal(lone.data() + kHeaderSize, size, kId, kCounter, crypto::kAesGcmVersion, crypto::Pace::lone);
-        EXPECT_EQ(lone, burst);
-    }
-}
-
-TEST_F(AesGcmKeyTest, ADatagramSealedInABurstOpensAlone) {
-    for (size_t size : {size_t{0}, size_t{1}, size_t{64}, size_t{777}, size_t{1200}, size_t{1419}}) {
-        SCOPED_TRACE(size);
-        std::vector<std::byte> buf(kHeaderSize + size + kTagSize);
-        std::copy(payload.begin(), payload.begin() + long(size), buf.begin() + kHeaderSize);
-        key.seal(buf.data() + kHeaderSize, size, kId, kCounter, crypto::kAesGcmVersion, crypto::Pace::burst);
-        auto h = crypto::parse_header(buf, crypto::kAesGcmVersion);
-        ASSERT_TRUE(h);
-        auto plain = key.open(buf, *h, crypto::Pace::lone);
-        ASSERT_TRUE(plain);
-        EXPECT_EQ(plain->size(), size);
-        EXPECT_TRUE(std::equal(plain->begin(), plain->end(), payload.begin()));
-    }
-}
-
-TEST_F(AesGcmKeyTest, AChangedByteFailsTheTagOfALoneDatagram) {
-    for (size_t at : {size_t{0}, kHeaderSize - 1, kHeaderSize + 10, kHeaderSize + 64 + kTagSize - 1}) {
-        SCOPED_TRACE(at);
-        std::vector<std::byte> buf(kHeaderSize + 64 + kTagSize);
-        std::copy(payload.begin(), payload.begin() + 64, buf.begin() + kHeaderSize);
-        key.seal(buf.data() + kHeaderSize, 64, kId, kCounter, crypto::kAesGcmVersion, crypto::Pace::lone);
-        auto h = crypto::parse_header(buf, crypto::kAesGcmVersion);
-        ASSERT_TRUE(h);
-        buf[at] ^= std::byte{1};  // at 0: the version byte, associated data that h no longer reads
-        EXPECT_FALSE(key.open(buf, *h, crypto::Pace::lone));
     }
 }
 

@@ -143,17 +143,6 @@ TEST_F(SessionCiphersTest, AesGcmWithoutAReceivingKeyOpensNothing) {
     EXPECT_FALSE(server.open(none, wire, *crypto::parse_session_header(wire)));
 }
 
-TEST_F(SessionCiphersTest, AStrangersKeyIsCompletedForLoneDatagramsWhenItsSessionIsTaken) {
-    SessionKeys ck = aes_keys(client), sk;
-    server.derive_rx(sk, kId, false);  // as the server checks an unknown id's first datagram
-    EXPECT_TRUE(sk.rx.lacks_lone());
-    server.use_aes_gcm(sk, kId);
-    EXPECT_FALSE(sk.rx.lacks_lone());
-    Frame f(100);
-    auto wire = client.seal(ck, f.payload(), 100, kId, 0, 0, crypto::Pace::lone);
-    EXPECT_TRUE(server.open(sk, wire, *crypto::parse_session_header(wire), crypto::Pace::lone));
-}
-
 TEST_F(SessionCiphersTest, TheFragmentBitIsSealedIntoTheVersionAndOpens) {
     SessionKeys ck = aes_keys(client), sk = aes_keys(server);
     Frame f(100);
