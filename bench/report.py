@@ -13,12 +13,13 @@ import subprocess
 import sys
 import tempfile
 
-ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat", "base-porthop", "porthop", "base-porthop-nooffload",
-         "porthop-nooffload", "base-porthop-session", "porthop-session"]
+PORTHOP = ["porthop", "porthop-nooffload", "porthop-session"]
+# bench/run --base: each porthop subject's "base-" twin (the binary before a change) comes just before it.
+ORDER = ["kernel", "refwd", "refwd-u", "refwd-c", "refwd-uc", "socat"] + [t for s in PORTHOP for t in ("base-" + s, s)]
 LABEL = {"kernel": "kernel path", "refwd": "reference fwd", "socat": "socat pair", "porthop": "porthop plain", "porthop-session": "porthop session",
          "porthop-nooffload": "porthop no-offl",
-         "base-porthop": "base plain", "base-porthop-session": "base session", "base-porthop-nooffload": "base no-offl",
          "refwd-u": "ref +unconn", "refwd-c": "ref +cmsgs", "refwd-uc": "ref +unconn+cm"}
+LABEL.update({"base-" + s: LABEL[s].replace("porthop", "base", 1) for s in PORTHOP})
 
 
 def fmt(v, spec="{:.0f}", none="-"):
