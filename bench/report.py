@@ -100,7 +100,8 @@ def main():
         rounds = max((len(r.get("repeats", [])) for r in lat.values() if r["load"] == "light"), default=0)
         print("Round trip through the pair to an echo behind the server relay (64 B), µs; added = minus the")
         print(f"direct (kernel path) round trip at the same rate. Light: median of {rounds} rounds, the subjects taking")
-        print("turns; added per round against that round's kernel path; x ref = added / the reference pair's (p50 / p99).")
+        print("turns; added per round against that round's kernel path; x ref = added / the reference pair's (p50 / p99);")
+        print("paired = the median over the rounds of (subject - reference pair) within a round (p50 / p99), µs.")
         print(f"{'subject':<15}| {'load':<16} {'p50':>7} {'p99':>7} {'max':>8} | {'added p50':>9} {'added p99':>9} | echoes")
         base_light = lat.get(("kernel", "light"))
         for s in subjects:
@@ -115,6 +116,9 @@ def main():
                     r50, r99 = added(ref, base_light)
                     ratio = (f"  x ref {fmt(add50 / r50 if add50 is not None and r50 else None, '{:.2f}')}"
                              f" / {fmt(add99 / r99 if add99 is not None and r99 else None, '{:.2f}')}")
+                    if r.get("vs_ref_p50_us") is not None:
+                        ratio += (f"; paired {fmt(r['vs_ref_p50_us'], '{:+.0f}')}"
+                                  f" / {fmt(r.get('vs_ref_p99_us'), '{:+.0f}')}")
                 desc = f"{load} {r['rate']:.0f} pps"
                 print(f"{LABEL[s]:<15}| {desc:<16} {r['p50_us']:>7.0f} {r['p99_us']:>7.0f} {r['max_us']:>8.0f} | "
                       f"{fmt(add50, '{:+.0f}'):>9} {fmt(add99, '{:+.0f}'):>9} | {r['echoes']}/{r['sent']}{ratio}")
