@@ -12,4 +12,7 @@ using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 using Duration = std::chrono::milliseconds;
 
+// For rates and logs: a duration as a count of seconds.
+inline double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
 }  // namespace porthop

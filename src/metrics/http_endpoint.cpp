@@ -11,10 +11,6 @@
 namespace porthop::metrics {
 namespace {
 
-HttpResponse text_response(int status, std::string_view body, std::string_view extra_headers = {}) {
-    return HttpResponse{status, "text/plain; charset=utf-8", extra_headers, body};
-}
-
 // The value of `name` in a query "a=1&limit=20"; nullopt when absent.
 std::optional<std::string_view> query_value(std::string_view query, std::string_view name) {
     while (!query.empty()) {
@@ -69,10 +65,10 @@ HttpResponse HttpEndpoint::route(std::string_view method, std::string_view path,
     const bool health = path == "/healthz";
     const bool sessions = path == "/sessions" && sessions_;
     if (!metrics && !health && !sessions) {
-        return text_response(404, sessions_ ? "not found; try /metrics, /healthz or /sessions\n"
-                                            : "not found; try /metrics or /healthz\n");
+        return HttpResponse::text(404, sessions_ ? "not found; try /metrics, /healthz or /sessions\n"
+                                                 : "not found; try /metrics or /healthz\n");
     }
-    if (method != "GET" && method != "HEAD") return text_response(405, "use GET\n", "Allow: GET, HEAD\r\n");
+    if (method != "GET" && method != "HEAD") return HttpResponse::text(405, "use GET\n", "Allow: GET, HEAD\r\n");
     if (sessions) return sessions_response(query);
     return metrics ? metrics_response() : health_response();
 }
@@ -86,7 +82,7 @@ HttpResponse HttpEndpoint::sessions_response(std::string_view query) {
         if (!digits || (ec == std::errc{} && asked == 0)) {
             body_ = "limit must be a whole number from 1 (larger than " + std::to_string(sessions_limits_.max_limit) +
                     " lists " + std::to_string(sessions_limits_.max_limit) + ")\n";
-            return text_response(400, body_);
+            return HttpResponse::text(400, body_);
         }
         limit = ec == std::errc::result_out_of_range ? sessions_limits_.max_limit
                                                      : size_t(std::min<uint64_t>(asked, sessions_limits_.max_limit));

@@ -72,10 +72,6 @@ ssize_t find_head_end(evbuffer* in) {
     return best;
 }
 
-HttpResponse text_response(int status, std::string_view body) {
-    return HttpResponse{status, "text/plain; charset=utf-8", {}, body};
-}
-
 }  // namespace
 
 void HttpServer::ListenerDeleter::operator()(evconnlistener* l) const { evconnlistener_free(l); }
@@ -221,7 +217,7 @@ void HttpServer::read_request(Connection& c) {
     const ssize_t end = find_head_end(in);
     if (end < 0 || size_t(end) > limits_.max_headers_bytes) {
         if (evbuffer_get_length(in) > limits_.max_headers_bytes) {
-            reply(c, text_response(431, "request header fields too large\n"), false);
+            reply(c, HttpResponse::text(431, "request header fields too large\n"), false);
         }
         return;
     }
@@ -238,12 +234,12 @@ void HttpServer::read_request(Connection& c) {
     const size_t sp1 = line.find(' ');
     const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
     if (sp1 == 0 || sp2 == std::string_view::npos || sp2 == sp1 + 1) {
-        reply(c, text_response(400, "bad request\n"), false);
+        reply(c, HttpResponse::text(400, "bad request\n"), false);
         return;
     }
     const std::string_view version = line.substr(sp2 + 1);
     if (!version.starts_with("HTTP/1.")) {
-        reply(c, text_response(version.starts_with("HTTP/") ? 505 : 400, "HTTP/1.x only\n"), false);
+        reply(c, HttpResponse::text(version.starts_with("HTTP/") ? 505 : 400, "HTTP/1.x only\n"), false);
         return;
     }
     // A declared body over the limit is refused before it arrives.
@@ -260,15 +256,15 @@ void HttpServer::read_request(Connection& c) {
             uint64_t length = 0;
             auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
             if (ec != std::errc{} || p != value.data() + value.size()) {
-                reply(c, text_response(400, "bad content-length\n"), false);
+                reply(c, HttpResponse::text(400, "bad content-length\n"), false);
                 return;
             }
             if (length > limits_.max_body_bytes) {
-                reply(c, text_response(413, "request body too large\n"), false);
+                reply(c, HttpResponse::text(413, "request body too large\n"), false);
                 return;
             }
         } else if (iequals(name, "transfer-encoding")) {
-            reply(c, text_response(413, "request bodies are not accepted\n"), false);
+            reply(c, HttpResponse::text(413, "request bodies are not accepted\n"), false);
             return;
         }
     }

@@ -47,6 +47,10 @@ struct HttpResponse {
     std::string_view content_type = "text/plain; charset=utf-8";
     std::string_view extra_headers;  // complete "Name: value\r\n" lines
     std::string_view body;           // not sent for HEAD
+
+    static HttpResponse text(int status, std::string_view body, std::string_view extra_headers = {}) {
+        return HttpResponse{status, "text/plain; charset=utf-8", extra_headers, body};
+    }
 };
 
 // Called once per well-formed request: method as sent ("GET", "HEAD",

@@ -19,8 +19,6 @@ namespace {
 // The sample, request and fresh-flow timers all run off this one.
 constexpr std::chrono::milliseconds kTick{10};
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
 uint64_t wall_ms() {
     return static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -5,10 +5,6 @@
 
 namespace porthop::relay {
 
-namespace {
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-}  // namespace
-
 void AdaptiveHops::Guard::hopped(TimePoint now, Duration judge_for) {
     used = true;
     last = now;

@@ -4,15 +4,10 @@
 
 namespace porthop::relay {
 
-namespace {
-double seconds_of(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-}  // namespace
-
 void FlowTail::left(uint16_t port, TimePoint now, uint64_t bytes_past, Clock::duration late) {
     Flow& slot = flows_[next_];
     if (slot.used) settle(slot);
-    slot =
-        Flow{.used = true, .port = port, .left_at = now, .past = bytes_past, .late = std::max(0.0, seconds_of(late))};
+    slot = Flow{.used = true, .port = port, .left_at = now, .past = bytes_past, .late = std::max(0.0, seconds(late))};
     next_ = (next_ + 1) % kFlows;
     raise(slot);
 }
@@ -23,7 +18,7 @@ bool FlowTail::arrived(uint16_t port, uint64_t bytes, TimePoint now) {
         Flow& f = flows_[(next_ + kFlows - i) % kFlows];
         if (!f.used || f.port != port) continue;
         f.tail_bytes += bytes;
-        f.tail_seconds = std::max(f.tail_seconds, seconds_of(now - f.left_at));
+        f.tail_seconds = std::max(f.tail_seconds, seconds(now - f.left_at));
         return f.confirmed && raise(f);
     }
     return false;

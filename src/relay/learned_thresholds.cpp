@@ -6,17 +6,13 @@
 
 namespace porthop::relay {
 
-namespace {
-double seconds_of(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-}  // namespace
-
 // kRelax per kRelaxPeriod since the last trouble.
 double LearnedThresholds::relaxation(TimePoint now) const {
-    return std::pow(kRelax, seconds_of(now - last_trouble_) / seconds_of(kRelaxPeriod));
+    return std::pow(kRelax, seconds(now - last_trouble_) / seconds(kRelaxPeriod));
 }
 
 void LearnedThresholds::troubled(Clock::duration age, uint64_t bytes, TimePoint now) {
-    double a = std::max(seconds_of(age), seconds_of(kMinAge));
+    double a = std::max(seconds(age), seconds(kMinAge));
     double b = bytes == kUnlimited ? std::numeric_limits<double>::infinity()
                                    : std::max(static_cast<double>(bytes), static_cast<double>(kMinBytes));
     if (learned_) {
