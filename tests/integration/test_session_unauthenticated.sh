@@ -5,7 +5,10 @@
 #  2. a client relay with the wrong key moves nothing: its datagrams are
 #     counted as auth drops, the echo upstream sees none;
 #  3. 100,000 forged datagrams to every port of the set during a legitimate
-#     transfer create no session and leave the transfer intact.
+#     transfer create no session and leave the transfer intact: every
+#     datagram back, uncorrupted. Order is counted, not asserted here (the
+#     relay-pair tests assert it): 51 busy sockets under ASan once handed 14
+#     of 3000 echoes back out of order at a hop (CI, 2026-12-02).
 . "$(dirname "$0")/lib/pair.sh"
 
 FLOOD_PER_PORT=2000   # x 50 ports = 100,000 datagrams
@@ -58,7 +61,7 @@ for (( port = PORTSET_LO; port <= PORTSET_HI; port++ )); do
         --payload $'\x01'"forged-$port" --size 300 --count "$FLOOD_PER_PORT" >/dev/null &
     flood_pids+=($!)
 done
-exchange "$NS_CLI" --target "$CLI_V4:$CLIENT_PORT" --count 3000 --window 32 --max-size 1439 --spread 2 --timeout 30 ||
+exchange "$NS_CLI" --target "$CLI_V4:$CLIENT_PORT" --count 3000 --window 32 --max-size 1439 --spread 2 --timeout 30 --allow-reorder ||
     fail "the legitimate transfer failed under the flood"
 for pid in "${flood_pids[@]}"; do wait "$pid" || fail "a flood sender failed"; done
 [[ $(smetric porthop_sessions_opened_total) == 1 ]] ||
