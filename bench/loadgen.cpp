@@ -4,7 +4,7 @@
 //
 //   loadgen --dst IP:PORT [--rate PPS] [--duration S | --count N] [--size B]
 //           [--sources N] [--src-port P] [--run ID] [--echo] [--wait-ms MS]
-//           [--batch B] [--src-ip-base IP] [--burst K]
+//           [--batch B] [--src-ip-base IP] [--burst K] [--rtt-out FILE]
 //
 // --rate 0 sends as fast as it can. --sources N opens N sockets (distinct
 // source ports; P..P+N-1 when --src-port is given) and sends round-robin:
@@ -14,7 +14,8 @@
 // one sendmmsg (default 1: one send per datagram). Prints one JSON object on stdout:
 // sent, seconds, achieved rate, and with --echo the echoes received and the
 // RTT percentiles (kernel receive timestamps, SO_TIMESTAMPNS, minus the send
-// time written in the payload just before sendmmsg).
+// time written in the payload just before sendmmsg). --rtt-out FILE: each
+// echo's sequence number and round trip (µs), one per line, in arrival order.
 
 #include <poll.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ constexpr size_t kMaxBatch = 256;
 
 struct Echoes {
     std::vector<uint32_t> rtt_ns;  // one per echo of this run
+    std::vector<uint32_t> seq;     // the generator's sequence number of each echo (--rtt-out)
     uint64_t received = 0;
     uint64_t foreign = 0;
 };
@@ -84,6 +86,7 @@ void echo_receiver(int fd, uint32_t run, std::atomic<bool>& stop, Echoes& out) {
             }
             uint64_t d = rx > h.t_ns ? rx - h.t_ns : 0;
             out.rtt_ns.push_back(uint32_t(std::min<uint64_t>(d, UINT32_MAX)));
+            out.seq.push_back(uint32_t(h.seq));
             ++out.received;
         }
     }
@@ -158,6 +161,7 @@ int main(int argc, char** argv) {
     std::thread rx;
     if (echo) {
         echoes.rtt_ns.reserve(size_t(rate * duration * 1.1) + 1024);
+        echoes.seq.reserve(echoes.rtt_ns.capacity());
         rx = std::thread(echo_receiver, fds[0], run, std::ref(stop), std::ref(echoes));
     }
 
@@ -234,6 +238,16 @@ int main(int argc, char** argv) {
         nanosleep(&ts, nullptr);
         stop = true;
         rx.join();
+    }
+    if (echo && a.has("rtt-out")) {
+        // before pct() reorders rtt_ns: one line per echo, "seq rtt_us", in arrival order
+        if (FILE* f = std::fopen(a.str("rtt-out").c_str(), "w")) {
+            for (size_t i = 0; i < echoes.rtt_ns.size(); ++i)
+                std::fprintf(f, "%u %.1f\n", echoes.seq[i], echoes.rtt_ns[i] / 1000.0);
+            std::fclose(f);
+        } else {
+            die("--rtt-out: cannot write the file");
+        }
     }
     const double secs = double(t1 - t0) / 1e9;
     std::printf(
