@@ -31,16 +31,15 @@ def rounds_of(path, subjects):
     if missing:
         sys.exit(f"pool_light: {path} has no light-load rounds for {', '.join(missing)}; "
                  "give runs whose --subjects include kernel, refwd and every subject asked for")
-    kernel = light["kernel"]["repeats"]
-    out = []
-    for i, k in enumerate(kernel):
-        row = {}
-        for s in ["refwd"] + subjects:
-            reps = light[s]["repeats"]
-            if i < len(reps):
-                row[s] = (reps[i]["p50"] - k["p50"], reps[i]["p99"] - k["p99"])
-        out.append(row)
-    return out
+    def by_round(subject):
+        # runs since 2026-12-02 21:20 name each repeat's round; a turn that
+        # failed leaves no repeat, so in older runs the index stands for it
+        return {r.get("round", i): r for i, r in enumerate(light[subject]["repeats"]) if r["p50"] is not None}
+
+    kernel = by_round("kernel")
+    others = {s: by_round(s) for s in ["refwd"] + subjects}
+    return [{s: (reps[n]["p50"] - k["p50"], reps[n]["p99"] - k["p99"]) for s, reps in others.items() if n in reps}
+            for n, k in sorted(kernel.items())]
 
 
 def ratio_interval(pairs, resamples, rng):
@@ -52,7 +51,7 @@ def ratio_interval(pairs, resamples, rng):
         for q in (0, 1):
             ratios[q].append(statistics.median(p[0][q] for p in pick) / statistics.median(p[1][q] for p in pick))
     lo, hi = int(0.025 * resamples), int(0.975 * resamples) - 1
-    return [(sorted(r)[lo], sorted(r)[hi]) for r in ratios]
+    return [(r[lo], r[hi]) for r in map(sorted, ratios)]
 
 
 def main():
